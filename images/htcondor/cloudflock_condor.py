@@ -1,0 +1,254 @@
+#!/usr/bin/python3
+"""Render a container's HTCondor configuration from its environment and arguments.
+
+Each pool container runs an all-in-one HTCondor pool (collector, negotiator, schedd, plus a startd on
+executors). The submitter flocks to the executors' central managers; the executors let it in. Daemons
+authenticate with IDTOKENS signed by the deployment's shared pool key, and every ALLOW list names both the
+identity and the pool network, so only daemons holding the key and living on the network get in.
+
+Environment (all optional but the role):
+  CLOUDFLOCK_ROLE          submitter | executor
+  CLOUDFLOCK_POOL          pool name (the container id in the spec); default: hostname
+  CLOUDFLOCK_IP            the container's pinned address; default: the address of the hostname
+  CLOUDFLOCK_NETWORK_CIDR  the pool network; write access is limited to it
+  CLOUDFLOCK_FLOCK_TO      submitter: comma-separated central managers of the executor pools
+  CLOUDFLOCK_FLOCK_FROM    executor: comma-separated submitters allowed to flock in; default: the network
+  CLOUDFLOCK_CPUS          slots to advertise (one per CPU); default: CPUs visible to the container
+  CLOUDFLOCK_MEMORY_MB     memory of the container; each slot gets MEMORY_MB / CPUS
+  CLOUDFLOCK_TRUST_DOMAIN  shared by all pools of a deployment; default: cloudflock
+  CLOUDFLOCK_MIN_FLOCK_LEVEL  submitter: pools always negotiated with; default: all (FCFS across pools)
+  CLOUDFLOCK_INTERVAL      seconds for negotiation and update cycles; default: 2 (HTCondor's are 60-300)
+Arguments in the seed's style are accepted too: `-f LIST` (flock to), `-r ROLE`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import socket
+import sys
+from dataclasses import dataclass, field
+
+ROLES = ("submitter", "executor")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it and its value."""
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    role: str
+    pool: str
+    ip: str
+    network_cidr: str
+    cpus: int
+    memory_mb: int
+    trust_domain: str = "cloudflock"
+    flock_to: tuple[str, ...] = ()
+    flock_from: tuple[str, ...] = ()
+    min_flock_level: int | None = None
+    interval: int = 2
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def slot_memory_mb(self) -> int:
+        return self.memory_mb // self.cpus
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.replace(" ", ",").split(",") if part.strip())
+
+
+def _positive_int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number") from None
+    if number <= 0:
+        raise ConfigError(f"{name}={value!r} must be positive")
+    return number
+
+
+def _visible_cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def _total_memory_mb() -> int:
+    with open("/proc/meminfo", encoding="ascii") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024
+    raise ConfigError("MemTotal missing from /proc/meminfo")
+
+
+def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
+    parser = argparse.ArgumentParser(prog="cloudflock-entrypoint", add_help=False)
+    parser.add_argument("-f", "--flock-to", dest="flock_to")
+    parser.add_argument("-r", "--role", dest="role")
+    args, _ignored = parser.parse_known_args(argv)
+
+    role = args.role or env.get("CLOUDFLOCK_ROLE", "")
+    if role not in ROLES:
+        raise ConfigError(f"CLOUDFLOCK_ROLE={role!r} must be one of {', '.join(ROLES)}")
+    pool = env.get("CLOUDFLOCK_POOL") or socket.gethostname()
+    ip = env.get("CLOUDFLOCK_IP") or socket.gethostbyname(socket.gethostname())
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        raise ConfigError(f"CLOUDFLOCK_IP={ip!r} is not an IP address") from None
+    cidr = env.get("CLOUDFLOCK_NETWORK_CIDR", "")
+    try:
+        network = ipaddress.ip_network(cidr, strict=True)
+    except ValueError:
+        raise ConfigError(f"CLOUDFLOCK_NETWORK_CIDR={cidr!r} is not a network in CIDR notation") from None
+    if address not in network:
+        raise ConfigError(f"CLOUDFLOCK_IP={ip!r} is outside CLOUDFLOCK_NETWORK_CIDR={cidr!r}")
+
+    cpus_raw = env.get("CLOUDFLOCK_CPUS") or str(_visible_cpus())
+    cpus = _positive_int("CLOUDFLOCK_CPUS", cpus_raw)
+    memory_raw = env.get("CLOUDFLOCK_MEMORY_MB") or str(_total_memory_mb())
+    memory_mb = _positive_int("CLOUDFLOCK_MEMORY_MB", memory_raw)
+    if memory_mb < cpus:
+        raise ConfigError(f"CLOUDFLOCK_MEMORY_MB={memory_mb} leaves less than 1 MB per slot for {cpus} CPUs")
+
+    flock_to = _split(args.flock_to or env.get("CLOUDFLOCK_FLOCK_TO", ""))
+    if role == "submitter" and not flock_to:
+        raise ConfigError("CLOUDFLOCK_FLOCK_TO='' : a submitter needs at least one executor pool to flock to")
+    for target in flock_to:
+        try:
+            ipaddress.ip_address(target.split(":")[0])
+        except ValueError:
+            if not target.replace("-", "").replace(".", "").isalnum():
+                raise ConfigError(f"CLOUDFLOCK_FLOCK_TO entry {target!r} is neither an address nor a host name") from None
+    flock_from = _split(env.get("CLOUDFLOCK_FLOCK_FROM", "")) or (str(network),)
+    level_raw = env.get("CLOUDFLOCK_MIN_FLOCK_LEVEL", "")
+    min_flock_level = int(level_raw) if level_raw else None
+    if min_flock_level is not None and not 0 <= min_flock_level <= len(flock_to):
+        raise ConfigError(f"CLOUDFLOCK_MIN_FLOCK_LEVEL={level_raw!r} must lie between 0 and {len(flock_to)}")
+    interval = _positive_int("CLOUDFLOCK_INTERVAL", env.get("CLOUDFLOCK_INTERVAL", "2"))
+    trust_domain = env.get("CLOUDFLOCK_TRUST_DOMAIN") or "cloudflock"
+    if not trust_domain.replace("-", "").replace(".", "").isalnum():
+        raise ConfigError(f"CLOUDFLOCK_TRUST_DOMAIN={trust_domain!r} must be a domain-like name")
+    return PoolSettings(
+        role=role, pool=pool, ip=str(address), network_cidr=str(network), cpus=cpus, memory_mb=memory_mb,
+        trust_domain=trust_domain, flock_to=flock_to, flock_from=flock_from,
+        min_flock_level=min_flock_level, interval=interval,
+    )
+
+
+def _allow(identities: str, sources: tuple[str, ...]) -> str:
+    return ", ".join(f"{identities}/{source}" for source in sources)
+
+
+def render_config(s: PoolSettings) -> str:
+    """The HTCondor configuration for one pool container, as the text of a config.d file."""
+    network = (s.network_cidr, "127.0.0.1")
+    daemons = "MASTER, COLLECTOR, NEGOTIATOR, SCHEDD" + (", STARTD" if s.role == "executor" else "")
+    lines = [
+        "# Rendered by cloudflock at container start; edits are lost on restart.",
+        f"# pool {s.pool}: {s.role}, {s.cpus} slot(s) of {s.slot_memory_mb} MB",
+        f"CLOUDFLOCK_POOL = \"{s.pool}\"",
+        f"CLOUDFLOCK_ROLE = {s.role}",
+        "STARTD_ATTRS = $(STARTD_ATTRS) CLOUDFLOCK_POOL",
+        "SCHEDD_ATTRS = $(SCHEDD_ATTRS) CLOUDFLOCK_POOL",
+        f"CONDOR_HOST = {s.ip}",
+        f"NETWORK_INTERFACE = {s.ip}",
+        f"COLLECTOR_NAME = {s.pool}",
+        f"DAEMON_LIST = {daemons}",
+        "USE_SHARED_PORT = True",
+        "DISCARD_SESSION_KEYRING_ON_STARTUP = False",
+        "",
+        "# Identity and security: one signing key per deployment, shared by every pool of it.",
+        f"TRUST_DOMAIN = {s.trust_domain}",
+        "UID_DOMAIN = $(TRUST_DOMAIN)",
+        "SEC_TOKEN_POOL_SIGNING_KEY_FILE = /etc/condor/passwords.d/POOL",
+        "SEC_DEFAULT_AUTHENTICATION = REQUIRED",
+        "SEC_DEFAULT_AUTHENTICATION_METHODS = FS, IDTOKENS",
+        "SEC_CLIENT_AUTHENTICATION_METHODS = FS, IDTOKENS",
+        "SEC_READ_AUTHENTICATION = REQUIRED",
+        "SEC_DEFAULT_ENCRYPTION = REQUIRED",
+        "SEC_DEFAULT_INTEGRITY = REQUIRED",
+        "SEC_READ_ENCRYPTION = REQUIRED",
+        "SEC_READ_INTEGRITY = REQUIRED",
+        f"ALLOW_READ = {_allow('*@$(TRUST_DOMAIN)', network)}",
+        f"ALLOW_WRITE = {_allow('*@$(TRUST_DOMAIN)', network)}",
+        f"ALLOW_DAEMON = {_allow('condor@$(TRUST_DOMAIN)', network)}",
+        f"ALLOW_NEGOTIATOR = {_allow('condor@$(TRUST_DOMAIN)', network)}",
+        f"ALLOW_ADVERTISE_MASTER = {_allow('condor@$(TRUST_DOMAIN)', network)}",
+        f"ALLOW_ADVERTISE_SCHEDD = {_allow('condor@$(TRUST_DOMAIN)', network)}",
+        f"ALLOW_ADVERTISE_STARTD = {_allow('condor@$(TRUST_DOMAIN)', network)}",
+        "ALLOW_ADMINISTRATOR = condor@$(TRUST_DOMAIN)/$(IP_ADDRESS), root@$(TRUST_DOMAIN)/127.0.0.1, "
+        "condor@$(TRUST_DOMAIN)/127.0.0.1, root@$(TRUST_DOMAIN)/$(IP_ADDRESS)",
+        "DENY_WRITE = anonymous@*, unauthenticated@*",
+        "DENY_READ = anonymous@*, unauthenticated@*",
+        "",
+        "# A small federation reacts in seconds, not in HTCondor's 60-300 s defaults.",
+        f"NEGOTIATOR_INTERVAL = {s.interval}",
+        "NEGOTIATOR_MIN_INTERVAL = 1",
+        "NEGOTIATOR_CYCLE_DELAY = 1",
+        f"SCHEDD_INTERVAL = {max(s.interval, 2)}",
+        "SCHEDD_MIN_INTERVAL = 1",
+        f"UPDATE_INTERVAL = {s.interval}",
+        f"MASTER_UPDATE_INTERVAL = {max(s.interval, 5)}",
+        f"STARTER_UPDATE_INTERVAL = {s.interval}",
+        f"SHADOW_QUEUE_UPDATE_INTERVAL = {max(s.interval, 2)}",
+        "JOB_START_DELAY = 0",
+        "JOB_START_COUNT = 50",
+        "JOB_DEFAULT_LEASE_DURATION = 60",
+        "DAGMAN_USER_LOG_SCAN_INTERVAL = 1",
+        "DAGMAN_SUBMIT_DELAY = 0",
+        "DAGMAN_MAX_SUBMITS_PER_INTERVAL = 500",
+        "",
+    ]
+    if s.role == "submitter":
+        lines += [
+            "# Jobs go to the executor pools; this pool runs none itself (DAG bookkeeping runs locally).",
+            f"FLOCK_TO = {', '.join(s.flock_to)}",
+            f"MIN_FLOCK_LEVEL = {len(s.flock_to) if s.min_flock_level is None else s.min_flock_level}",
+            "FLOCK_INCREMENT = 1",
+            f"ALLOW_NEGOTIATOR_SCHEDD = {_allow('condor@$(TRUST_DOMAIN)', network)}",
+            "START_LOCAL_UNIVERSE = True",
+            "START_SCHEDULER_UNIVERSE = True",
+            "",
+        ]
+    else:
+        lines += [
+            "# Executor: one static slot per CPU, memory split evenly (the seed's mem / n_cpus).",
+            f"FLOCK_FROM = {', '.join(s.flock_from)}",
+            f"NUM_CPUS = {s.cpus}",
+            f"MEMORY = {s.memory_mb}",
+            f"NUM_SLOTS_TYPE_1 = {s.cpus}",
+            f"SLOT_TYPE_1 = cpus=1, mem={s.slot_memory_mb}",
+            "SLOT_TYPE_1_PARTITIONABLE = False",
+            "START = True",
+            "SUSPEND = False",
+            "PREEMPT = False",
+            "KILL = False",
+            "WANT_SUSPEND = False",
+            "WANT_VACATE = False",
+            "RANK = 0",
+            "CLAIM_WORKLIFE = -1",
+            "BASE_CGROUP =",
+            "USE_PID_NAMESPACES = False",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    output = "/etc/condor/config.d/50-cloudflock.conf"
+    try:
+        settings = settings_from_env(dict(os.environ), argv)
+    except ConfigError as error:
+        print(f"cloudflock: bad pool setting: {error}", file=sys.stderr)
+        return 2
+    with open(output, "w", encoding="utf-8") as handle:
+        handle.write(render_config(settings))
+    print(f"cloudflock: {settings.role} pool {settings.pool} at {settings.ip}, {settings.cpus} slot(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
