@@ -1,0 +1,503 @@
+# Copyright: cloudflock developers
+# Apache License 2.0 (see galaxy.yml)
+"""Pure functions behind ``cloudflock.htcondor.marathon_app``.
+
+Nothing here talks to the network: options are validated, an app definition is built for the
+Marathon version the server reports, and a desired definition is compared with what
+``GET /v2/apps/{id}`` returns, ignoring everything Marathon adds on its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import re
+from typing import Any
+
+# Marathon's PathId rule: every segment is lowercase letters, digits, dashes and dots, and neither
+# starts nor ends with a dash or a dot ("." and ".." are relative references, refused for apps).
+_ID_SEGMENT = re.compile(
+    r"^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])$"
+)
+_PORT_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+PROTOCOLS = ("tcp", "udp", "udp,tcp")
+IP_MODES = ("weave", "docker_network")
+CONSTRAINT_OPERATORS = ("UNIQUE", "CLUSTER", "GROUP_BY", "LIKE", "UNLIKE", "MAX_PER", "IS")
+HEALTH_PROTOCOLS = ("HTTP", "HTTPS", "TCP", "COMMAND", "MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP")
+VOLUME_MODES = ("RO", "RW")
+# Docker parameters the module sets itself when an address is pinned on a Docker network.
+_RESERVED_PARAMETERS = ("net", "network", "ip")
+
+Version = tuple[int, ...]
+
+
+class AppDefError(ValueError):
+    """A bad option: names the field and carries the offending value."""
+
+    def __init__(self, field: str, value: Any, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field}: {value!r} {reason}")
+
+
+# --------------------------------------------------------------------------------------------
+# Versions and ids
+# --------------------------------------------------------------------------------------------
+
+
+def parse_version(text: str) -> Version:
+    """``'1.4.3'`` -> ``(1, 4, 3)``; ``'1.10.17-SNAPSHOT'`` -> ``(1, 10, 17)``."""
+    match = re.match(r"^v?(\d+)\.(\d+)(?:\.(\d+))?", str(text).strip())
+    if not match:
+        raise AppDefError("version", text, "is not a Marathon version (expected MAJOR.MINOR[.PATCH])")
+    return tuple(int(part) for part in match.groups(default="0"))
+
+
+def uses_networks_api(version: Version) -> bool:
+    """Marathon 1.5 moved networking to ``networks`` and port mappings to ``container.portMappings``."""
+    return tuple(version[:2]) >= (1, 5)
+
+
+def normalize_app_id(app_id: str) -> str:
+    """Marathon ids are absolute: ``'runner1'`` -> ``'/runner1'``; a trailing slash is dropped."""
+    text = str(app_id).strip()
+    return "/" + text.strip("/")
+
+
+def validate_app_id(app_id: Any) -> None:
+    if not isinstance(app_id, str) or not app_id.strip("/ "):
+        raise AppDefError("id", app_id, "must be a non-empty string")
+    for segment in app_id.strip().strip("/").split("/"):
+        if not _ID_SEGMENT.match(segment):
+            raise AppDefError(
+                "id",
+                app_id,
+                "is not a valid Marathon app id: each '/'-separated segment must consist of lowercase "
+                "letters, digits, dashes and dots, and must not start or end with a dash or a dot",
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_port(field: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+        raise AppDefError(field, value, "must be an integer between 0 and 65535")
+
+
+def validate_ip(ip_address: Any, network_cidr: Any, field: str = "ip_address") -> None:
+    """The address must be a usable host address of the network: inside it, not its network or
+    broadcast address."""
+    if network_cidr in (None, ""):
+        raise AppDefError("network_cidr", network_cidr, "is required when ip_address is set")
+    try:
+        network = ipaddress.ip_network(str(network_cidr), strict=True)
+    except ValueError as exc:
+        raise AppDefError("network_cidr", network_cidr, f"is not a network in CIDR notation ({exc})") from exc
+    try:
+        address = ipaddress.ip_address(str(ip_address))
+    except ValueError as exc:
+        raise AppDefError(field, ip_address, "is not an IP address") from exc
+    if address.version != network.version or address not in network:
+        raise AppDefError(field, ip_address, f"is not inside network_cidr {network}")
+    if network.prefixlen < network.max_prefixlen - 1:
+        if address == network.network_address:
+            raise AppDefError(field, ip_address, f"is the network address of {network}")
+        if network.version == 4 and address == network.broadcast_address:
+            raise AppDefError(field, ip_address, f"is the broadcast address of {network}")
+
+
+def validate_options(opts: dict[str, Any]) -> None:
+    """Check every option the module passes; the first bad one raises :class:`AppDefError`."""
+    validate_app_id(opts.get("id"))
+    state = opts.get("state", "present")
+    if state == "absent":
+        return
+    if not opts.get("image"):
+        raise AppDefError("image", opts.get("image"), f"is required when state is {state}")
+    for field in ("cpus", "mem"):
+        value = opts.get(field)
+        if not _is_number(value) or value <= 0:
+            raise AppDefError(field, value, "must be a positive number")
+    disk = opts.get("disk", 0)
+    if not _is_number(disk) or disk < 0:
+        raise AppDefError("disk", disk, "must be a number >= 0")
+    instances = opts.get("instances", 1)
+    if not isinstance(instances, int) or isinstance(instances, bool) or instances < 0:
+        raise AppDefError("instances", instances, "must be an integer >= 0")
+
+    names = set()
+    for index, port in enumerate(opts.get("ports") or []):
+        prefix = f"ports[{index}]"
+        if not isinstance(port, dict):
+            raise AppDefError(prefix, port, "must be a dict with container_port, host_port and protocol")
+        _check_port(prefix + ".container_port", port.get("container_port"))
+        _check_port(prefix + ".host_port", port.get("host_port", 0))
+        protocol = port.get("protocol", "tcp")
+        if protocol not in PROTOCOLS:
+            raise AppDefError(prefix + ".protocol", protocol, "must be one of " + ", ".join(PROTOCOLS))
+        name = port.get("name")
+        if name is not None:
+            if not isinstance(name, str) or not _PORT_NAME.match(name):
+                raise AppDefError(prefix + ".name", name, f"must match {_PORT_NAME.pattern}")
+            if name in names:
+                raise AppDefError(prefix + ".name", name, "is used by another port")
+            names.add(name)
+
+    for index, constraint in enumerate(opts.get("constraints") or []):
+        field = f"constraints[{index}]"
+        if not isinstance(constraint, (list, tuple)) or not 2 <= len(constraint) <= 3:
+            raise AppDefError(
+                field, constraint, "must be a list [field, OPERATOR] or [field, OPERATOR, value]"
+            )
+        if constraint[1] not in CONSTRAINT_OPERATORS:
+            raise AppDefError(field, constraint, "has an operator not in " + ", ".join(CONSTRAINT_OPERATORS))
+
+    for index, param in enumerate(opts.get("parameters") or []):
+        field = f"parameters[{index}]"
+        if not isinstance(param, dict) or not param.get("key"):
+            raise AppDefError(field, param, "must be a dict with a non-empty key and a value")
+        if (
+            opts.get("ip_mode") == "docker_network"
+            and opts.get("ip_address")
+            and (param["key"] in _RESERVED_PARAMETERS)
+        ):
+            raise AppDefError(
+                field + ".key", param["key"], "is set by the module from ip_address/network_name; remove it"
+            )
+
+    for index, volume in enumerate(opts.get("volumes") or []):
+        field = f"volumes[{index}]"
+        if not isinstance(volume, dict) or not volume.get("container_path"):
+            raise AppDefError(field, volume, "must be a dict with container_path (and host_path, mode)")
+        if volume.get("mode", "RW") not in VOLUME_MODES:
+            raise AppDefError(field + ".mode", volume.get("mode"), "must be RO or RW")
+
+    for index, check in enumerate(opts.get("health_checks") or []):
+        field = f"health_checks[{index}]"
+        if not isinstance(check, dict):
+            raise AppDefError(field, check, "must be a dict in Marathon's healthChecks format")
+        protocol = check.get("protocol", "HTTP")
+        if protocol not in HEALTH_PROTOCOLS:
+            raise AppDefError(field + ".protocol", protocol, "must be one of " + ", ".join(HEALTH_PROTOCOLS))
+
+    for field in ("env", "labels"):
+        for key, value in (opts.get(field) or {}).items():
+            if isinstance(value, (dict, list)):
+                raise AppDefError(f"{field}.{key}", value, "must be a string")
+
+    ip_mode = opts.get("ip_mode") or "weave"
+    if ip_mode not in IP_MODES:
+        raise AppDefError("ip_mode", ip_mode, "must be one of " + ", ".join(IP_MODES))
+    if opts.get("ip_address"):
+        validate_ip(opts["ip_address"], opts.get("network_cidr"))
+        if ip_mode == "docker_network" and not opts.get("network_name"):
+            raise AppDefError(
+                "network_name", opts.get("network_name"), "is required when ip_mode is docker_network"
+            )
+    elif opts.get("network_cidr"):
+        try:
+            ipaddress.ip_network(str(opts["network_cidr"]), strict=True)
+        except ValueError as exc:
+            raise AppDefError(
+                "network_cidr", opts["network_cidr"], "is not a network in CIDR notation"
+            ) from exc
+
+
+# --------------------------------------------------------------------------------------------
+# Building the definition
+# --------------------------------------------------------------------------------------------
+
+
+def _port_mapping(port: dict[str, Any]) -> dict[str, Any]:
+    mapping: dict[str, Any] = {
+        "containerPort": int(port["container_port"]),
+        "hostPort": int(port.get("host_port") or 0),
+        "protocol": port.get("protocol") or "tcp",
+    }
+    if port.get("name"):
+        mapping["name"] = port["name"]
+    if port.get("labels"):
+        mapping["labels"] = {str(k): str(v) for k, v in port["labels"].items()}
+    return mapping
+
+
+def _volume(volume: dict[str, Any]) -> dict[str, Any]:
+    result = {"containerPath": volume["container_path"], "mode": volume.get("mode") or "RW"}
+    if volume.get("host_path"):
+        result["hostPath"] = volume["host_path"]
+    return result
+
+
+def _str_map(values: dict[str, Any] | None) -> dict[str, str]:
+    result = {}
+    for key, value in (values or {}).items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        result[str(key)] = "" if value is None else str(value)
+    return result
+
+
+def weave_cidr(ip_address: str, network_cidr: str) -> str:
+    """The value Weave's Docker API proxy reads: ``ip:ADDR/LEN`` with the network's real prefix."""
+    network = ipaddress.ip_network(str(network_cidr), strict=True)
+    return f"ip:{ipaddress.ip_address(str(ip_address))}/{network.prefixlen}"
+
+
+def build_app_definition(opts: dict[str, Any], version: Version) -> dict[str, Any]:
+    """The app definition to send to a Marathon server of ``version`` (call validate_options first)."""
+    new_api = uses_networks_api(version)
+    env = _str_map(opts.get("env"))
+    parameters = [
+        {"key": str(p["key"]), "value": str(p.get("value", ""))} for p in opts.get("parameters") or []
+    ]
+    docker: dict[str, Any] = {
+        "image": opts["image"],
+        "privileged": bool(opts.get("privileged")),
+        "forcePullImage": bool(opts.get("force_pull_image")),
+    }
+    port_mappings = [_port_mapping(p) for p in opts.get("ports") or []]
+    app: dict[str, Any] = {
+        "id": normalize_app_id(opts["id"]),
+        "instances": int(opts.get("instances", 1)),
+        "cpus": opts["cpus"],
+        "mem": opts["mem"],
+        "disk": opts.get("disk") or 0,
+        "env": env,
+        "labels": _str_map(opts.get("labels")),
+        "constraints": [[str(part) for part in c] for c in opts.get("constraints") or []],
+        "healthChecks": [copy.deepcopy(c) for c in opts.get("health_checks") or []],
+        "container": {
+            "type": "DOCKER",
+            "docker": docker,
+            "volumes": [_volume(v) for v in opts.get("volumes") or []],
+        },
+    }
+    if opts.get("args") is not None:
+        app["args"] = [str(a) for a in opts["args"]]
+
+    ip_address = opts.get("ip_address")
+    ip_mode = opts.get("ip_mode") or "weave"
+    network_mode = "BRIDGE"
+    if ip_address and ip_mode == "weave":
+        # Weave's Docker API proxy attaches the container at exactly this address.
+        env["WEAVE_CIDR"] = weave_cidr(ip_address, opts["network_cidr"])
+    elif ip_address:
+        network_mode = "USER"
+        parameters = parameters + [
+            {"key": "net", "value": str(opts["network_name"])},
+            {"key": "ip", "value": str(ipaddress.ip_address(str(ip_address)))},
+        ]
+    docker["parameters"] = parameters
+
+    if new_api:
+        app["container"]["portMappings"] = port_mappings
+        if network_mode == "USER":
+            app["networks"] = [{"mode": "container", "name": str(opts["network_name"])}]
+        else:
+            app["networks"] = [{"mode": "container/bridge"}]
+    else:
+        docker["portMappings"] = port_mappings
+        docker["network"] = network_mode
+        if network_mode == "USER":
+            app["ipAddress"] = {"networkName": str(opts["network_name"])}
+    return app
+
+
+# --------------------------------------------------------------------------------------------
+# Normalising and comparing
+# --------------------------------------------------------------------------------------------
+
+_HEALTH_DEFAULTS = {
+    "gracePeriodSeconds": 300,
+    "intervalSeconds": 60,
+    "timeoutSeconds": 20,
+    "maxConsecutiveFailures": 3,
+    "delaySeconds": 15,
+    "ignoreHttp1xx": False,
+}
+_HEALTH_KEYS = ("protocol", "path", "port", "portIndex", "command") + tuple(_HEALTH_DEFAULTS)
+_LEGACY_TO_NETWORKS = {"BRIDGE": "container/bridge", "HOST": "host", "USER": "container"}
+_NETWORKS_TO_LEGACY = {"container/bridge": "BRIDGE", "host": "HOST", "container": "USER"}
+
+
+def _canonical_health_check(check: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = dict(_HEALTH_DEFAULTS)
+    result["protocol"] = check.get("protocol") or "HTTP"
+    if result["protocol"] in ("HTTP", "HTTPS", "MESOS_HTTP", "MESOS_HTTPS"):
+        result["path"] = "/"
+    if result["protocol"] != "COMMAND" and check.get("port") is None:
+        result["portIndex"] = 0
+    for key in _HEALTH_KEYS:
+        if check.get(key) is not None:
+            result[key] = check[key]
+    return result
+
+
+def _canonical_port_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "containerPort": mapping.get("containerPort") or 0,
+        "hostPort": mapping.get("hostPort") or 0,
+        "protocol": mapping.get("protocol") or "tcp",
+    }
+    if mapping.get("name"):
+        result["name"] = mapping["name"]
+    if mapping.get("labels"):
+        result["labels"] = dict(mapping["labels"])
+    return result
+
+
+def _canonical_networks(app: dict[str, Any]) -> list[dict[str, Any]]:
+    docker = (app.get("container") or {}).get("docker") or {}
+    networks = app.get("networks")
+    if networks:
+        result = []
+        for network in networks:
+            entry = {"mode": network.get("mode") or "container"}
+            if network.get("name"):
+                entry["name"] = network["name"]
+            result.append(entry)
+        return result
+    legacy = docker.get("network")
+    if legacy:
+        entry = {"mode": _LEGACY_TO_NETWORKS.get(legacy, legacy)}
+        name = (app.get("ipAddress") or {}).get("networkName")
+        if legacy == "USER" and name:
+            entry["name"] = name
+        return [entry]
+    return [{"mode": "host"}]
+
+
+def canonical_app(app: dict[str, Any], version: Version) -> dict[str, Any]:
+    """The fields this module manages, in one shape for ``version``, with Marathon's defaults filled
+    in and everything Marathon adds (version, counters, tasks, servicePorts, backoff ...) left out.
+
+    Works for both a definition built here and the ``app`` object of ``GET /v2/apps/{id}``, whichever
+    API generation the latter was written in."""
+    container = app.get("container") or {}
+    docker = container.get("docker") or {}
+    port_mappings = container.get("portMappings")
+    if port_mappings is None:
+        port_mappings = docker.get("portMappings")
+    networks = _canonical_networks(app)
+    canonical_docker: dict[str, Any] = {
+        "image": docker.get("image"),
+        "privileged": bool(docker.get("privileged")),
+        "forcePullImage": bool(docker.get("forcePullImage")),
+        "parameters": [
+            {"key": p.get("key"), "value": p.get("value", "")} for p in docker.get("parameters") or []
+        ],
+    }
+    result: dict[str, Any] = {
+        "id": normalize_app_id(app.get("id", "")),
+        "instances": app.get("instances", 1),
+        "cpus": app.get("cpus", 1),
+        "mem": app.get("mem", 128),
+        "disk": app.get("disk") or 0,
+        "args": list(app.get("args") or []),
+        "cmd": app.get("cmd") or None,
+        "env": dict(app.get("env") or {}),
+        "labels": dict(app.get("labels") or {}),
+        "constraints": [list(c) for c in app.get("constraints") or []],
+        "healthChecks": [_canonical_health_check(c) for c in app.get("healthChecks") or []],
+        "container": {
+            "type": container.get("type") or ("DOCKER" if docker else "MESOS"),
+            "docker": canonical_docker,
+            "volumes": [
+                {k: v for k, v in vol.items() if k in ("containerPath", "hostPath", "mode")}
+                for vol in container.get("volumes") or []
+            ],
+        },
+    }
+    mappings = [_canonical_port_mapping(m) for m in port_mappings or []]
+    if uses_networks_api(version):
+        result["container"]["portMappings"] = mappings
+        result["networks"] = networks
+    else:
+        canonical_docker["portMappings"] = mappings
+        first = networks[0]
+        canonical_docker["network"] = _NETWORKS_TO_LEGACY.get(first["mode"], first["mode"])
+        result["ipAddress"] = {"networkName": first["name"]} if first.get("name") else None
+    return result
+
+
+def differences(before: Any, after: Any, path: str = "") -> list[str]:
+    """Dotted paths where two canonical apps differ (empty when they are the same)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[str] = []
+        for key in sorted(set(before) | set(after)):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in before or key not in after:
+                found.append(sub)
+            else:
+                found.extend(differences(before[key], after[key], sub))
+        return found
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        found = []
+        for index, (left, right) in enumerate(zip(before, after)):
+            found.extend(differences(left, right, f"{path}[{index}]"))
+        return found
+    if _is_number(before) and _is_number(after):
+        return [] if float(before) == float(after) else [path]
+    return [] if before == after else [path]
+
+
+def compare(desired: dict[str, Any], current: dict[str, Any] | None, version: Version) -> dict[str, Any]:
+    """``{'changed_fields': [...], 'before': ..., 'after': ...}`` for diff mode.
+
+    ``current`` is the ``app`` of ``GET /v2/apps/{id}`` or None when the app does not exist."""
+    after = canonical_app(desired, version)
+    if current is None:
+        return {"changed_fields": ["id"], "before": {}, "after": after}
+    before = canonical_app(current, version)
+    return {"changed_fields": differences(before, after), "before": before, "after": after}
+
+
+# --------------------------------------------------------------------------------------------
+# Reading results
+# --------------------------------------------------------------------------------------------
+
+
+def summarize_tasks(app: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """host, ports and IP addresses of each task of an app from ``GET /v2/apps/{id}``."""
+    tasks = []
+    for task in (app or {}).get("tasks") or []:
+        tasks.append(
+            {
+                "id": task.get("id"),
+                "host": task.get("host"),
+                "ports": list(task.get("ports") or []),
+                "ip_addresses": [
+                    a.get("ipAddress") for a in task.get("ipAddresses") or [] if a.get("ipAddress")
+                ],
+                "state": task.get("state"),
+            }
+        )
+    return tasks
+
+
+def pending_reasons(app: dict[str, Any] | None, deployments: list[dict[str, Any]]) -> list[str]:
+    """What still keeps an app from being up: its deployments, missing or unhealthy tasks."""
+    reasons: list[str] = []
+    if app is None:
+        return ["app does not exist"]
+    app_id = normalize_app_id(app.get("id", ""))
+    for deployment in deployments:
+        if app_id in (deployment.get("affectedApps") or []):
+            reasons.append(f"deployment {deployment.get('id')}")
+    instances = app.get("instances", 1)
+    running = app.get("tasksRunning", 0)
+    if running != instances:
+        reasons.append(f"tasksRunning {running} of {instances} instances")
+    if app.get("healthChecks"):
+        healthy = app.get("tasksHealthy", 0)
+        if healthy != instances:
+            reasons.append(f"tasksHealthy {healthy} of {instances} instances")
+    return reasons

@@ -1,0 +1,97 @@
+"""App-definition validation for the test double of Marathon's API.
+
+Bodies are validated against Marathon 1.4.3's own ``AppDefinition.json`` (from the shared reference
+tree: ``<repo>/../shared/reference/marathon-api/v1.4.3/v2/schema``, or ``$CLOUDFLOCK_SHARED/...``).
+For a double answering as 1.5+ the same schema is extended with what those versions accept on top
+(``networks``, ``container.portMappings``, ...), following the v1.10 RAML in the same tree.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_RELATIVE = Path("reference/marathon-api/v1.4.3/v2/schema/AppDefinition.json")
+
+
+def shared_dir() -> Path:
+    """The shared reference directory: ``$CLOUDFLOCK_SHARED`` or ``<repo>/../shared``."""
+    override = os.environ.get("CLOUDFLOCK_SHARED")
+    return Path(override) if override else REPO_ROOT.parent / "shared"
+
+
+@functools.cache
+def load_schema_143(path: str = "") -> dict[str, Any]:
+    schema_path = Path(path) if path else shared_dir() / SCHEMA_RELATIVE
+    if not schema_path.is_file():
+        raise FileNotFoundError(
+            f"Marathon 1.4.3 AppDefinition.json not found at {schema_path} (set CLOUDFLOCK_SHARED)"
+        )
+    with schema_path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@functools.cache
+def schema_for(version: tuple[int, ...]) -> dict[str, Any]:
+    """The 1.4.3 schema, extended with 1.5+ fields when ``version`` is 1.5 or later."""
+    schema = copy.deepcopy(load_schema_143())
+    if version[:2] < (1, 5):
+        return schema
+    props = schema["properties"]
+    props["networks"] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "minLength": 1},
+                "mode": {"type": "string", "enum": ["container", "container/bridge", "host"]},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
+    }
+    props["tty"] = {"type": "boolean"}
+    props["role"] = {"type": "string"}
+    container = props["container"]["properties"]
+    mapping = copy.deepcopy(container["docker"]["properties"]["portMappings"])
+    mapping["items"]["properties"]["networkNames"] = {"type": "array", "items": {"type": "string"}}
+    container["portMappings"] = mapping
+    container["linuxInfo"] = {"type": "object"}
+    container["docker"]["properties"]["pullConfig"] = {"type": "object"}
+    return schema
+
+
+def validation_errors(body: Any, version: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Marathon-shaped ``details``: ``[{path, errors}]``, empty when the body is valid."""
+    validator = jsonschema.Draft4Validator(schema_for(version))
+    grouped: dict[str, list[str]] = {}
+    for error in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
+        path = "/" + "/".join(str(part) for part in error.absolute_path)
+        grouped.setdefault(path, []).append(error.message)
+    details = [{"path": path, "errors": errors} for path, errors in grouped.items()]
+    if version[:2] >= (1, 5) and isinstance(body, dict):
+        docker = (body.get("container") or {}).get("docker") or {}
+        if body.get("networks") and docker.get("network"):
+            details.append(
+                {
+                    "path": "/networks",
+                    "errors": ["networks may not be combined with container.docker.network"],
+                }
+            )
+        if (body.get("container") or {}).get("portMappings") is not None and docker.get("portMappings"):
+            details.append(
+                {
+                    "path": "/container/portMappings",
+                    "errors": [
+                        "container.portMappings may not be combined with container.docker.portMappings"
+                    ],
+                }
+            )
+    return details
