@@ -1,0 +1,7 @@
+"""Entry point for ``python3 -m kinc``."""
+
+import sys
+
+from kinc.cli import main
+
+sys.exit(main())

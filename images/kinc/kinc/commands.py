@@ -1,0 +1,150 @@
+"""The analytics behind ``kinc run``, ``kinc chunkrun`` and ``kinc merge``."""
+
+from typing import Any, BinaryIO
+
+from kinc.atomic import atomic_outputs
+from kinc.errors import KincError
+from kinc.extract import write_network
+from kinc.formats import CCM_FORMAT, CMX_FORMAT, PairFile, open_pairs, read_emx, read_emx_header, write_emx
+from kinc.gem import read_gem
+from kinc.pairs import chunk_path, chunk_range, pair_count
+from kinc.rmt import PrunedMatrices, RmtParams, find_threshold, format_log
+from kinc.similarity import SimilarityParams, pair_header, write_header, write_similarity
+
+_COPY_BYTES = 1 << 20
+
+
+def import_emx(opts: dict[str, Any]) -> str:
+    emx = read_gem(opts["input"], nan=opts["nan"], samples=opts["samples"])
+    with atomic_outputs(opts["output"]) as (out,):
+        write_emx(out, emx)
+    return f"import-emx: {len(emx.genes)} genes x {len(emx.samples)} samples -> {opts['output']}"
+
+
+def similarity_params(opts: dict[str, Any]) -> SimilarityParams:
+    if opts["clusmethod"] != "none":
+        raise KincError(
+            f"similarity: --clusmethod {opts['clusmethod']} is not supported; this kinc implements the "
+            "traditional mode only (--clusmethod none)"
+        )
+    return SimilarityParams(
+        corrmethod=opts["corrmethod"],
+        minsamp=opts["minsamp"],
+        minexpr=opts["minexpr"],
+        maxexpr=opts["maxexpr"],
+        preout=opts["preout"],
+        mincorr=opts["mincorr"],
+        maxcorr=opts["maxcorr"],
+    )
+
+
+def similarity(opts: dict[str, Any], chunk: tuple[int, int] | None = None) -> str:
+    params = similarity_params(opts)
+    emx = read_emx(opts["input"])
+    pairs = pair_count(len(emx.genes))
+    span = chunk_range(*chunk, pairs) if chunk else (0, pairs)
+    cmx, ccm = opts["cmx"], opts["ccm"]
+    if chunk:
+        cmx, ccm = chunk_path(cmx, *chunk), chunk_path(ccm, *chunk)
+    with atomic_outputs(cmx, ccm) as (cmx_out, ccm_out):
+        stored = write_similarity(emx.values, params, span, chunk, cmx_out, ccm_out)
+    return (
+        f"similarity: pairs {span[0]}..{span[1] - 1} ({span[1] - span[0]}), stored {stored} -> {cmx}, {ccm}"
+    )
+
+
+def _check_chunk(part: PairFile, expected: dict[str, Any]) -> None:
+    for key, value in expected.items():
+        if part.header.get(key) != value:
+            raise KincError(
+                f"{part.path}: header {key} is {part.header.get(key)!r}, expected {value!r} "
+                "(chunk made from other input or options?)"
+            )
+
+
+def _copy_body(part: PairFile, out: BinaryIO) -> None:
+    left = part.count * part.dtype.itemsize
+    while left:
+        data = part.file.read(min(_COPY_BYTES, left))
+        if not data:
+            raise KincError(f"{part.path}: truncated while reading")
+        out.write(data)
+        left -= len(data)
+
+
+def merge(opts: dict[str, Any], chunks: int) -> str:
+    """Concatenate the chunk files into the --cmx/--ccm outputs, checking each chunk's header."""
+    params = similarity_params(opts)
+    header = read_emx_header(opts["input"])
+    genes, samples = len(header["genes"]), len(header["samples"])
+    pairs = pair_count(genes)
+    chunk_range(0, chunks, pairs)
+    stored = 0
+    with atomic_outputs(opts["cmx"], opts["ccm"]) as outputs:
+        for kind, path, out in ((CMX_FORMAT, opts["cmx"], outputs[0]), (CCM_FORMAT, opts["ccm"], outputs[1])):
+            write_header(out, pair_header(kind, genes, samples, params, (0, pairs), None))
+            total = 0
+            for index in range(chunks):
+                part = open_pairs(chunk_path(path, index, chunks), kind)
+                try:
+                    _check_chunk(
+                        part,
+                        {
+                            "genes": genes,
+                            "samples": samples,
+                            "pairs": pairs,
+                            "params": params.as_header(),
+                            "chunk": [index, chunks],
+                            "range": list(chunk_range(index, chunks, pairs)),
+                        },
+                    )
+                    _copy_body(part, out)
+                    total += part.count
+                finally:
+                    part.close()
+            if kind == CMX_FORMAT:
+                stored = total
+            elif total != stored:
+                raise KincError(
+                    f"chunks of {opts['cmx']} hold {stored} pairs but chunks of {path} hold {total}"
+                )
+    return f"merge: {chunks} chunks, stored {stored} -> {opts['cmx']}, {opts['ccm']}"
+
+
+def rmt(opts: dict[str, Any]) -> str:
+    params = RmtParams(
+        tstart=opts["tstart"],
+        tstep=opts["tstep"],
+        tstop=opts["tstop"],
+        epsilon=opts["epsilon"],
+        mineigens=opts["mineigens"],
+        spline=opts["spline"],
+        minpace=opts["minpace"],
+        maxpace=opts["maxpace"],
+        bins=opts["bins"],
+    )
+    corr = open_pairs(opts["input"], CMX_FORMAT)
+    try:
+        if corr.header.get("chunk") is not None:
+            raise KincError(f"{opts['input']}: is chunk {corr.header['chunk']}, merge the chunks first")
+        genes = corr.header.get("genes")
+        if not isinstance(genes, int) or genes < 0:
+            raise KincError(f"{opts['input']}: header field 'genes' must be a count, got {genes!r}")
+        records = corr.read_all()
+    finally:
+        corr.close()
+    if records.size and (records["x"].max() >= genes or records["y"].min() < 0):
+        raise KincError(f"{opts['input']}: pair indices outside 0..{genes - 1}")
+    pruned = PrunedMatrices(genes, records["x"].astype("int64"), records["y"].astype("int64"), records["r"])
+    threshold, steps = find_threshold(pruned, params)
+    with atomic_outputs(opts["log"]) as (out,):
+        out.write(format_log(threshold, steps).encode())
+    return f"rmt: threshold {float(threshold):.6g} after {len(steps)} steps -> {opts['log']}"
+
+
+def extract(opts: dict[str, Any]) -> str:
+    with atomic_outputs(opts["output"]) as (out,):
+        count = write_network(
+            out, opts["format"], opts["emx"], opts["cmx"], opts["ccm"], opts["mincorr"], opts["maxcorr"]
+        )
+    return f"extract: {count} edges ({opts['format']}) -> {opts['output']}"

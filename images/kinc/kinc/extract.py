@@ -1,0 +1,158 @@
+"""Write the network: the stored pairs with mincorr <= |r| <= maxcorr, as text, minimal or GraphML."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+
+from kinc.errors import KincError
+from kinc.formats import CCM_FORMAT, CMX_FORMAT, PairFile, open_pairs, read_emx_header
+
+FORMATS = ("text", "tidy", "minimal", "graphml")
+TEXT_COLUMNS = (
+    "Source",
+    "Target",
+    "Similarity_Score",
+    "Interaction",
+    "Cluster_Index",
+    "Cluster_Size",
+    "Samples",
+)
+MINIMAL_COLUMNS = ("Source", "Target", "Similarity_Score", "Cluster_Index", "Num_Clusters")
+_GRAPHML_KEYS = (
+    ("Similarity_Score", "double"),
+    ("Interaction", "string"),
+    ("Cluster_Index", "int"),
+    ("Cluster_Size", "int"),
+    ("Samples", "string"),
+)
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    score: str
+    samples: str
+
+    @property
+    def cluster_size(self) -> int:
+        return self.samples.count("1")
+
+
+def _check_pair_file(pairs: PairFile, genes: int, samples: int, emx: str) -> None:
+    header = pairs.header
+    if header.get("genes") != genes or header.get("samples") != samples:
+        raise KincError(
+            f"{pairs.path}: made for {header.get('genes')} genes x {header.get('samples')} samples, "
+            f"but {emx} has {genes} x {samples}"
+        )
+    if header.get("chunk") is not None:
+        raise KincError(f"{pairs.path}: is chunk {header['chunk']}, merge the chunks first")
+
+
+def edges(emx: str, cmx: str, ccm: str, mincorr: float, maxcorr: float) -> Iterator[Edge]:
+    """Stream the kept edges in stored order, checking the .cmx and .ccm agree pair by pair."""
+    if mincorr > maxcorr:
+        raise KincError(f"--mincorr ({mincorr}) must not exceed --maxcorr ({maxcorr})")
+    header = read_emx_header(emx)
+    names: list[str] = header["genes"]
+    corr, clus = open_pairs(cmx, CMX_FORMAT), None
+    try:
+        clus = open_pairs(ccm, CCM_FORMAT)
+        for pairs in (corr, clus):
+            _check_pair_file(pairs, len(names), len(header["samples"]), emx)
+        if corr.count != clus.count:
+            raise KincError(f"{cmx} holds {corr.count} pairs but {ccm} holds {clus.count}")
+        low, high = np.float32(mincorr), np.float32(maxcorr)
+        for r_block, c_block in zip(corr.blocks(), clus.blocks(), strict=True):
+            yield from _block_edges(r_block, c_block, names, low, high, cmx, ccm)
+    finally:
+        corr.close()
+        if clus is not None:
+            clus.close()
+
+
+def _block_edges(
+    r_block: np.ndarray,
+    c_block: np.ndarray,
+    names: list[str],
+    low: np.float32,
+    high: np.float32,
+    cmx: str,
+    ccm: str,
+) -> Iterator[Edge]:
+    mismatch = np.flatnonzero((r_block["x"] != c_block["x"]) | (r_block["y"] != c_block["y"]))
+    if mismatch.size:
+        i = mismatch[0]
+        raise KincError(
+            f"{cmx} and {ccm} disagree: pair ({r_block['x'][i]}, {r_block['y'][i]}) "
+            f"vs ({c_block['x'][i]}, {c_block['y'][i]})"
+        )
+    bad = np.flatnonzero((r_block["x"] >= len(names)) | (r_block["y"] < 0) | (r_block["x"] <= r_block["y"]))
+    if bad.size:
+        i = bad[0]
+        raise KincError(f"{cmx}: invalid pair ({r_block['x'][i]}, {r_block['y'][i]}) for {len(names)} genes")
+    magnitude = np.abs(r_block["r"])
+    for i in np.flatnonzero((magnitude >= low) & (magnitude <= high)):
+        yield Edge(
+            names[r_block["x"][i]],
+            names[r_block["y"][i]],
+            f"{float(r_block['r'][i]):.8g}",
+            c_block["samples"][i].decode("ascii"),
+        )
+
+
+def write_text(out: BinaryIO, edge_iter: Iterator[Edge]) -> int:
+    out.write(("\t".join(TEXT_COLUMNS) + "\n").encode())
+    count = 0
+    for e in edge_iter:
+        out.write(f"{e.source}\t{e.target}\t{e.score}\tco\t1\t{e.cluster_size}\t{e.samples}\n".encode())
+        count += 1
+    return count
+
+
+def write_minimal(out: BinaryIO, edge_iter: Iterator[Edge]) -> int:
+    out.write(("\t".join(MINIMAL_COLUMNS) + "\n").encode())
+    count = 0
+    for e in edge_iter:
+        out.write(f"{e.source}\t{e.target}\t{e.score}\t1\t1\n".encode())
+        count += 1
+    return count
+
+
+def write_graphml(out: BinaryIO, edge_iter: Iterator[Edge], genes: list[str]) -> int:
+    out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+    out.write(b'<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n')
+    out.writelines(
+        f'  <key id="{name}" for="edge" attr.name="{name}" attr.type="{kind}"/>\n'.encode()
+        for name, kind in _GRAPHML_KEYS
+    )
+    out.write(b'  <graph id="G" edgedefault="undirected">\n')
+    out.writelines(f"    <node id={quoteattr(gene)}/>\n".encode() for gene in genes)
+    count = 0
+    for e in edge_iter:
+        values = (e.score, "co", "1", str(e.cluster_size), e.samples)
+        data = "".join(f'<data key="{k}">{escape(v)}</data>' for (k, _), v in zip(_GRAPHML_KEYS, values))
+        out.write(
+            f"    <edge source={quoteattr(e.source)} target={quoteattr(e.target)}>{data}</edge>\n".encode()
+        )
+        count += 1
+    out.write(b"  </graph>\n</graphml>\n")
+    return count
+
+
+def write_network(
+    out: BinaryIO, fmt: str, emx: str, cmx: str, ccm: str, mincorr: float, maxcorr: float
+) -> int:
+    """Write the network in ``fmt``; return the number of edges."""
+    edge_iter = edges(emx, cmx, ccm, mincorr, maxcorr)
+    if fmt in ("text", "tidy"):
+        return write_text(out, edge_iter)
+    if fmt == "minimal":
+        return write_minimal(out, edge_iter)
+    if fmt == "graphml":
+        return write_graphml(out, edge_iter, read_emx_header(emx)["genes"])
+    raise KincError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")

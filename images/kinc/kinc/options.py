@@ -1,0 +1,152 @@
+"""KINC-style options: ``--name value`` (or ``--name=value``), each analytic with its own set."""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kinc.errors import KincError
+
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off")
+
+
+def parse_bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"expected one of {'/'.join(TRUE_WORDS + FALSE_WORDS)}")
+
+
+def parse_float(text: str) -> float:
+    value = float(text)
+    if math.isnan(value):
+        raise ValueError("NaN is not allowed")
+    return value
+
+
+def parse_int(text: str) -> int:
+    return int(text.strip(), 10)
+
+
+@dataclass(frozen=True)
+class Option:
+    parse: Callable[[str], Any]
+    default: Any = None
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    def convert(self, analytic: str, name: str, text: str) -> Any:
+        if self.choices:
+            if text.lower() not in self.choices:
+                raise KincError(f"{analytic}: --{name} must be one of {'|'.join(self.choices)}, got {text!r}")
+            return text.lower()
+        try:
+            return self.parse(text)
+        except ValueError as exc:
+            kind = getattr(self.parse, "__name__", "value").removeprefix("parse_")
+            raise KincError(f"{analytic}: --{name} expects a {kind}, got {text!r} ({exc})") from None
+
+
+def _text(value: str) -> str:
+    return value
+
+
+_SIMILARITY: dict[str, Option] = {
+    "input": Option(_text, required=True, help="expression matrix (.emx)"),
+    "ccm": Option(_text, required=True, help="output cluster matrix (.ccm)"),
+    "cmx": Option(_text, required=True, help="output correlation matrix (.cmx)"),
+    "clusmethod": Option(_text, "none", choices=("none", "gmm"), help="only none is supported"),
+    "corrmethod": Option(_text, "pearson", choices=("pearson", "spearman")),
+    "minexpr": Option(parse_float, float("-inf"), help="drop samples below this value (code 6)"),
+    "maxexpr": Option(parse_float, float("inf"), help="drop samples above this value (code 6)"),
+    "minsamp": Option(parse_int, 30, help="minimum samples left for a correlation"),
+    "preout": Option(parse_bool, True, help="remove Tukey outliers before correlating (code 7)"),
+    "postout": Option(parse_bool, True, help="accepted for compatibility; no effect without clustering"),
+    "minclus": Option(parse_int, 1, help="accepted for compatibility; no effect without clustering"),
+    "maxclus": Option(parse_int, 5, help="accepted for compatibility; no effect without clustering"),
+    "crit": Option(_text, "icl", choices=("icl", "bic"), help="accepted for compatibility"),
+    "mincorr": Option(parse_float, 0.5, help="store pairs with |r| >= this"),
+    "maxcorr": Option(parse_float, 1.0, help="store pairs with |r| <= this"),
+}
+
+ANALYTICS: dict[str, dict[str, Option]] = {
+    "import-emx": {
+        "input": Option(_text, required=True, help="plain-text GEM"),
+        "output": Option(_text, required=True, help="expression matrix to write (.emx)"),
+        "nan": Option(_text, "NA", help="token marking a missing value"),
+        "samples": Option(parse_int, 0, help="0: first line names the samples; N: no header, N samples"),
+    },
+    "similarity": _SIMILARITY,
+    "rmt": {
+        "input": Option(_text, required=True, help="correlation matrix (.cmx)"),
+        "log": Option(_text, required=True, help="log to write; its last line is the threshold"),
+        "tstart": Option(parse_float, 0.99),
+        "tstep": Option(parse_float, 0.001),
+        "tstop": Option(parse_float, 0.5),
+        "epsilon": Option(parse_float, 1e-6, help="eigenvalues closer than this are one"),
+        "mineigens": Option(parse_int, 50, help="fewer unique eigenvalues: skip the threshold"),
+        "spline": Option(parse_bool, True, help="unfold with Akima splines"),
+        "minpace": Option(parse_int, 10),
+        "maxpace": Option(parse_int, 40),
+        "bins": Option(parse_int, 60, help="histogram bins over [0, 3)"),
+    },
+    "extract": {
+        "emx": Option(_text, required=True, help="expression matrix (.emx)"),
+        "ccm": Option(_text, required=True, help="cluster matrix (.ccm)"),
+        "cmx": Option(_text, required=True, help="correlation matrix (.cmx)"),
+        "format": Option(_text, "text", choices=("text", "tidy", "minimal", "graphml")),
+        "output": Option(_text, required=True, help="network file to write"),
+        "mincorr": Option(parse_float, 0.85),
+        "maxcorr": Option(parse_float, 1.0),
+    },
+}
+
+
+def parse_options(analytic: str, args: list[str]) -> dict[str, Any]:
+    """Parse ``args`` against the analytic's options; every option gets a value or a default."""
+    specs = ANALYTICS.get(analytic)
+    if specs is None:
+        raise KincError(f"unknown analytic {analytic!r}; choose one of {', '.join(ANALYTICS)}")
+    given: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if not token.startswith("--") or token == "--":
+            raise KincError(f"{analytic}: expected an option like --name value, got {token!r}")
+        name, eq, inline = token[2:].partition("=")
+        if name not in specs:
+            raise KincError(f"{analytic}: unknown option --{name}; valid options: {_names(specs)}")
+        if name in given:
+            raise KincError(f"{analytic}: option --{name} given twice")
+        if eq:
+            given[name], i = inline, i + 1
+        elif i + 1 < len(args):
+            given[name], i = args[i + 1], i + 2
+        else:
+            raise KincError(f"{analytic}: option --{name} needs a value")
+    values: dict[str, Any] = {}
+    for name, spec in specs.items():
+        if name in given:
+            values[name] = spec.convert(analytic, name, given[name])
+        elif spec.required:
+            raise KincError(f"{analytic}: missing required option --{name}")
+        else:
+            values[name] = spec.default
+    return values
+
+
+def _names(specs: dict[str, Option]) -> str:
+    return " ".join(f"--{name}" for name in specs)
+
+
+def describe(analytic: str) -> str:
+    lines = [f"options of {analytic}:"]
+    for name, spec in ANALYTICS[analytic].items():
+        default = "(required)" if spec.required else f"(default {spec.default})"
+        choices = f" [{'|'.join(spec.choices)}]" if spec.choices else ""
+        lines.append(f"  --{name}{choices} {default}  {spec.help}".rstrip())
+    return "\n".join(lines)

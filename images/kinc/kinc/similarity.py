@@ -1,0 +1,266 @@
+"""Pairwise similarity (KINC traditional mode), vectorised over blocks of pairs.
+
+Per pair x > y: drop samples missing in either gene (code 9) or outside [minexpr, maxexpr] (code 6),
+drop Tukey outliers on either axis over the remaining samples (code 7, one pass), then Pearson or
+Spearman over what is left when at least minsamp samples remain; store when mincorr <= |r| <= maxcorr.
+
+Work per block is split three ways so the common case costs one dot product per pair:
+* clean pairs (both genes complete, in range, no outlier sample): dot product of per-gene standardised
+  vectors (values or ranks over all samples);
+* complete pairs with outliers: per-gene fences give the kept samples; masked correlation;
+* pairs that lost samples: fences from sorting the pair's own samples; masked correlation.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+
+from kinc.errors import KincError
+from kinc.formats import CCM_FORMAT, CMX_DTYPE, CMX_FORMAT, FORMAT_VERSION, ccm_dtype, write_header
+from kinc.pairs import pair_coords, pair_count
+
+CODE_USED = ord("1")
+CODE_RANGE = ord("6")
+CODE_OUTLIER = ord("7")
+CODE_MISSING = ord("9")
+_BLOCK_ELEMENTS = 1 << 20
+_TUKEY = np.float32(1.5)
+
+
+@dataclass(frozen=True)
+class SimilarityParams:
+    corrmethod: str = "pearson"
+    minsamp: int = 30
+    minexpr: float = float("-inf")
+    maxexpr: float = float("inf")
+    preout: bool = True
+    mincorr: float = 0.5
+    maxcorr: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.corrmethod not in ("pearson", "spearman"):
+            raise KincError(f"--corrmethod must be pearson or spearman, got {self.corrmethod!r}")
+        if self.minsamp < 0:
+            raise KincError(f"--minsamp must be >= 0, got {self.minsamp}")
+        if self.minexpr > self.maxexpr:
+            raise KincError(f"--minexpr ({self.minexpr}) must not exceed --maxexpr ({self.maxexpr})")
+        if self.mincorr > self.maxcorr:
+            raise KincError(f"--mincorr ({self.mincorr}) must not exceed --maxcorr ({self.maxcorr})")
+
+    def as_header(self) -> dict[str, str]:
+        return {
+            "corrmethod": self.corrmethod,
+            "minsamp": str(self.minsamp),
+            "minexpr": repr(float(self.minexpr)),
+            "maxexpr": repr(float(self.maxexpr)),
+            "preout": "true" if self.preout else "false",
+            "mincorr": repr(float(self.mincorr)),
+            "maxcorr": repr(float(self.maxcorr)),
+        }
+
+
+# --------------------------------------------------------------------------------- statistics
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks along axis 1, ties averaged; NaN entries sort last and get ranks past the rest."""
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    rows, cols = values.shape
+    pos = np.broadcast_to(np.arange(cols), (rows, cols))
+    differs = ordered[:, 1:] != ordered[:, :-1]
+    starts = np.concatenate([np.ones((rows, 1), bool), differs], axis=1)
+    ends = np.concatenate([differs, np.ones((rows, 1), bool)], axis=1)
+    first = np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, pos, cols - 1)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty((rows, cols), dtype=np.float64)
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
+    return ranks
+
+
+def masked_pearson(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Pearson r per row over the columns where ``keep`` is true (NaN when undefined)."""
+    n = keep.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a0 = np.where(keep, a, 0.0)
+        b0 = np.where(keep, b, 0.0)
+        ac = np.where(keep, a0 - (a0.sum(axis=1) / n)[:, None], 0.0)
+        bc = np.where(keep, b0 - (b0.sum(axis=1) / n)[:, None], 0.0)
+        r = np.einsum("ij,ij->i", ac, bc) / np.sqrt(
+            np.einsum("ij,ij->i", ac, ac) * np.einsum("ij,ij->i", bc, bc)
+        )
+    return np.clip(r, -1.0, 1.0)
+
+
+def tukey_fences(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row fences over the valid entries: Q1 = sorted[n/4], Q3 = sorted[3n/4], +-1.5 IQR (float32)."""
+    ordered = np.sort(np.where(valid, values, np.float32(np.nan)), axis=1)
+    n = valid.sum(axis=1)
+    q1 = np.take_along_axis(ordered, (n // 4)[:, None], axis=1)[:, 0]
+    q3 = np.take_along_axis(ordered, np.minimum(3 * n // 4, ordered.shape[1] - 1)[:, None], axis=1)[:, 0]
+    iqr = q3 - q1
+    return q1 - _TUKEY * iqr, q3 + _TUKEY * iqr
+
+
+def _inside(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    return ~((values < low[:, None]) | (values > high[:, None]))
+
+
+# --------------------------------------------------------------------------------- the engine
+
+
+@dataclass(frozen=True)
+class PairResult:
+    x: np.ndarray
+    y: np.ndarray
+    r: np.ndarray  # float32
+    codes: np.ndarray  # uint8, pairs x samples
+
+
+class SimilarityEngine:
+    """Per-gene facts computed once, then blocks of pairs evaluated with array operations."""
+
+    def __init__(self, values: np.ndarray, params: SimilarityParams) -> None:
+        self.values = np.ascontiguousarray(values, dtype=np.float32)
+        self.params = params
+        samples = self.values.shape[1]
+        self.samples = samples
+        with np.errstate(invalid="ignore"):
+            self.finite = ~np.isnan(self.values)
+            self.in_range = self.finite & (self.values >= params.minexpr) & (self.values <= params.maxexpr)
+        self.complete = self.in_range.all(axis=1)
+        if params.preout and samples:
+            low, high = tukey_fences(self.values, np.ones_like(self.finite))
+            self.inlier = _inside(self.values, low, high) & self.complete[:, None]
+        else:
+            self.inlier = self.in_range.copy()
+        self.clean = self.complete & self.inlier.all(axis=1)
+        self.standard = self._standardise()
+        self.block_pairs = max(64, _BLOCK_ELEMENTS // max(samples, 1))
+        self.min_r = np.float32(params.mincorr)
+        self.max_r = np.float32(params.maxcorr)
+
+    def _standardise(self) -> np.ndarray:
+        rows = np.flatnonzero(self.clean)
+        data = self.values[rows].astype(np.float64)
+        if self.params.corrmethod == "spearman" and rows.size:
+            data = average_ranks(data)
+        standard = np.full(self.values.shape, np.nan)
+        centred = data - data.mean(axis=1, keepdims=True) if rows.size else data
+        with np.errstate(invalid="ignore", divide="ignore"):
+            standard[rows] = centred / np.sqrt(np.einsum("ij,ij->i", centred, centred))[:, None]
+        return standard
+
+    def _kept(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Kept-sample mask of pairs that are not clean."""
+        valid = self.in_range[xs] & self.in_range[ys]
+        if not self.params.preout:
+            return valid
+        complete = self.complete[xs] & self.complete[ys]
+        kept = self.inlier[xs] & self.inlier[ys]
+        partial = np.flatnonzero(~complete)
+        if partial.size:
+            a, b, v = self.values[xs[partial]], self.values[ys[partial]], valid[partial]
+            with np.errstate(invalid="ignore"):
+                kept[partial] = v & _inside(a, *tukey_fences(a, v)) & _inside(b, *tukey_fences(b, v))
+        return kept
+
+    def _correlate(self, xs: np.ndarray, ys: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        a = self.values[xs].astype(np.float64)
+        b = self.values[ys].astype(np.float64)
+        if self.params.corrmethod == "spearman":
+            a = average_ranks(np.where(kept, a, np.nan))
+            b = average_ranks(np.where(kept, b, np.nan))
+        return masked_pearson(a, b, kept)
+
+    def _codes(self, xs: np.ndarray, ys: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        codes = np.full(kept.shape, CODE_OUTLIER, dtype=np.uint8)
+        codes[~(self.in_range[xs] & self.in_range[ys])] = CODE_RANGE
+        codes[~(self.finite[xs] & self.finite[ys])] = CODE_MISSING
+        codes[kept] = CODE_USED
+        return codes
+
+    def block(self, xs: np.ndarray, ys: np.ndarray) -> PairResult:
+        """Evaluate pairs (xs, ys); return only the stored ones."""
+        r = np.full(xs.size, np.nan)
+        n = np.full(xs.size, self.samples)
+        clean = self.clean[xs] & self.clean[ys]
+        c = np.flatnonzero(clean)
+        r[c] = np.clip(np.einsum("ij,ij->i", self.standard[xs[c]], self.standard[ys[c]]), -1.0, 1.0)
+        other = np.flatnonzero(~clean)
+        kept = self._kept(xs[other], ys[other])
+        n[other] = kept.sum(axis=1)
+        if other.size:
+            r[other] = self._correlate(xs[other], ys[other], kept)
+        r32 = r.astype(np.float32)
+        with np.errstate(invalid="ignore"):
+            stored = (n >= self.params.minsamp) & (np.abs(r32) >= self.min_r) & (np.abs(r32) <= self.max_r)
+        codes = np.full((xs.size, self.samples), CODE_USED, dtype=np.uint8)
+        hits = stored[other]
+        if hits.any():
+            codes[other[hits]] = self._codes(xs[other[hits]], ys[other[hits]], kept[hits])
+        keep = np.flatnonzero(stored)
+        return PairResult(xs[keep], ys[keep], r32[keep], codes[keep])
+
+    def run(self, start: int, end: int) -> Iterator[PairResult]:
+        for lo in range(start, end, self.block_pairs):
+            xs, ys = pair_coords(lo, min(end, lo + self.block_pairs))
+            yield self.block(xs, ys)
+
+
+# ------------------------------------------------------------------------------------- output
+
+
+def pair_header(
+    kind: str,
+    genes: int,
+    samples: int,
+    params: SimilarityParams,
+    span: tuple[int, int],
+    chunk: tuple[int, int] | None,
+) -> dict[str, object]:
+    return {
+        "format": kind,
+        "version": FORMAT_VERSION,
+        "genes": genes,
+        "samples": samples,
+        "pairs": pair_count(genes),
+        "range": list(span),
+        "chunk": list(chunk) if chunk else None,
+        "params": params.as_header(),
+    }
+
+
+def write_similarity(
+    values: np.ndarray,
+    params: SimilarityParams,
+    span: tuple[int, int],
+    chunk: tuple[int, int] | None,
+    cmx: BinaryIO,
+    ccm: BinaryIO,
+) -> int:
+    """Evaluate pairs span[0]..span[1]-1 and write the stored ones; return how many were stored."""
+    genes, samples = values.shape
+    write_header(cmx, pair_header(CMX_FORMAT, genes, samples, params, span, chunk))
+    write_header(ccm, pair_header(CCM_FORMAT, genes, samples, params, span, chunk))
+    engine = SimilarityEngine(values, params)
+    stored = 0
+    for result in engine.run(*span):
+        stored += write_records(cmx, ccm, result, samples)
+    return stored
+
+
+def write_records(cmx: BinaryIO, ccm: BinaryIO, result: PairResult, samples: int) -> int:
+    count = result.x.size
+    if not count:
+        return 0
+    corr = np.empty(count, dtype=CMX_DTYPE)
+    corr["x"], corr["y"], corr["r"] = result.x, result.y, result.r
+    clus = np.empty(count, dtype=ccm_dtype(samples))
+    clus["x"], clus["y"] = result.x, result.y
+    clus["samples"] = np.ascontiguousarray(result.codes).view(f"S{samples}").reshape(count)
+    cmx.write(corr.tobytes())
+    ccm.write(clus.tobytes())
+    return count
