@@ -338,6 +338,8 @@ def _canonical_health_check(check: dict[str, Any]) -> dict[str, Any]:
     for key in _HEALTH_KEYS:
         if check.get(key) is not None:
             result[key] = check[key]
+    if result["protocol"] not in ("HTTP", "HTTPS", "MESOS_HTTP", "MESOS_HTTPS"):
+        result.pop("path", None)  # only HTTP checks have a path; some versions report "/" anyway
     return result
 
 
@@ -444,6 +446,8 @@ def differences(before: Any, after: Any, path: str = "") -> list[str]:
         for index, (left, right) in enumerate(zip(before, after)):
             found.extend(differences(left, right, f"{path}[{index}]"))
         return found
+    if isinstance(before, bool) != isinstance(after, bool):
+        return [path]
     if _is_number(before) and _is_number(after):
         return [] if float(before) == float(after) else [path]
     return [] if before == after else [path]
