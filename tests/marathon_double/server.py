@@ -180,7 +180,7 @@ class MarathonApiDouble:
         return f"http://{host}:{port}"
 
     def start(self) -> MarathonApiDouble:
-        for target in (self._server.serve_forever, self._scheduler):
+        for target in (lambda: self._server.serve_forever(poll_interval=0.05), self._scheduler):
             thread = threading.Thread(target=target, daemon=True, name="marathon-api-double")
             thread.start()
             self._threads.append(thread)
