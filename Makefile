@@ -1,0 +1,53 @@
+# cloudflock: `make demo` runs the KINC workflow on the embedded default (one machine's Docker engine);
+# `make test` runs the whole suite. Both start from a fresh machine: they create .venv and install what
+# they need, Docker included.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INVENTORY ?= inventory/local
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+COLLECTION_LINK := .collections/ansible_collections/cloudflock/htcondor
+
+.PHONY: demo test venv collection provision run teardown unit lint bench clean
+
+demo: provision run
+
+venv: $(BIN)/.installed
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet '.[test,lint]'
+	touch $@
+
+collection: $(COLLECTION_LINK)
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+provision: venv collection
+	$(BIN)/ansible-playbook site.yml -i $(INVENTORY)
+
+run: venv collection
+	$(BIN)/ansible-playbook kinc.yml -i $(INVENTORY)
+
+teardown: venv collection
+	$(BIN)/ansible-playbook playbooks/teardown.yml -i $(INVENTORY)
+
+unit: venv collection
+	$(BIN)/python -m pytest tests/unit images/kinc/tests -q
+
+# The whole suite: Docker installed and started (by the docker role), the images built, then every test;
+# CLOUDFLOCK_REQUIRE_DOCKER=1 makes a missing engine a failure, never a skip.
+test: provision
+	CLOUDFLOCK_REQUIRE_DOCKER=1 $(BIN)/python -m pytest
+
+lint: venv collection
+	$(BIN)/ruff check plugins tests images bench
+
+bench: provision
+	$(BIN)/python bench/pool_overhead.py
+
+clean:
+	rm -rf $(VENV) .collections .pytest_cache

@@ -1,0 +1,363 @@
+#!/usr/bin/python3
+"""The KINC workflow on HTCondor: a DAGMan DAG that splits KINC's similarity over N jobs.
+
+  submit N [GEM] [--threshold T] [--corrmethod pearson|spearman] [--test-jobs ...]
+      Builds the DAG in ~/runs/<run id>/, submits it and prints the run id (JSON with --json).
+  status RUN_ID [--json]
+      Progress: DAG nodes done/failed, jobs idle/running/done, jobs per executor pool, the failing
+      node's error output when the run failed.
+  summarize RUN_ID
+      Run by the DAG's last node: writes summary.json next to the network.
+
+DAG: import (local) -> chunk0..chunkN-1 (flock to the executor pools) -> merge -> rmt (or a fixed
+threshold) -> extract -> summary, the bookkeeping nodes in the local universe on the submitter.
+Each chunk job records where it ran (its pool, host, times) in chunk-<i>.meta.json, which comes back
+with its output; the summary counts jobs per pool from those records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HOME = Path(os.environ.get("KINCFLOW_HOME", Path.home()))
+RUNS = HOME / "runs"
+WORKFLOW = Path(__file__).resolve().parent
+DEFAULT_GEM = Path(os.environ.get("KINCFLOW_DEFAULT_GEM", "/usr/share/cloudflock/kinc/PRJNA301554.slim.GEM.log2.txt"))
+NODE_STATES = {0: "not_ready", 1: "ready", 2: "prerun", 3: "submitted", 4: "postrun", 5: "done", 6: "error",
+               7: "futile"}
+JOB_STATES = {1: "idle", 2: "running", 3: "removed", 4: "done", 5: "held", 6: "transferring", 7: "suspended"}
+
+
+class FlowError(RuntimeError):
+    """A user-facing error: the message says what is wrong and with which value."""
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+
+
+def _submit_file(executable: str, arguments: str, *, universe: str, name: str, extra: list[str] = ()) -> str:
+    lines = [
+        f"universe = {universe}",
+        f"executable = {executable}",
+        f"arguments = \"{arguments}\"",
+        f"output = logs/{name}.out",
+        f"error = logs/{name}.err",
+        "log = run.log",
+        "getenv = PATH",
+        *extra,
+        "queue",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _chunk_submit(run: Path, inputs: str, memory_mb: int) -> str:
+    """One submit description for every chunk node; the node passes its index as $(chunk)."""
+    return "\n".join([
+        "universe = vanilla",
+        f"executable = {WORKFLOW / 'chunk-job'}",
+        "arguments = \"$(chunk) $(chunks) $(mode) $(job_args)\"",
+        "output = logs/chunk-$(chunk).out",
+        "error = logs/chunk-$(chunk).err",
+        "log = run.log",
+        "should_transfer_files = YES",
+        "when_to_transfer_output = ON_EXIT",
+        f"transfer_input_files = {inputs}" if inputs else "",
+        "job_machine_attrs = CLOUDFLOCK_POOL",
+        "request_cpus = 1",
+        f"request_memory = {memory_mb}",
+        "request_disk = 100000",
+        "+CloudflockRun = \"" + run.name + "\"",
+        "queue",
+    ]) + "\n"
+
+
+def _kinc_args(options: argparse.Namespace) -> str:
+    return (f"--input input.emx --ccm network.ccm --cmx network.cmx --clusmethod none "
+            f"--corrmethod {options.corrmethod} --minsamp {options.minsamp} --minexpr {options.minexpr} "
+            f"--maxexpr {options.maxexpr} --preout {str(options.preout).lower()} --mincorr {options.mincorr} "
+            f"--maxcorr {options.maxcorr}")
+
+
+def build_run(options: argparse.Namespace) -> Path:
+    """Write the run directory: run.json, the submit descriptions and the DAG."""
+    run_id = time.strftime("kinc-%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(3)
+    run = RUNS / run_id
+    (run / "logs").mkdir(parents=True)
+    chunks = options.chunks
+    record = {"run_id": run_id, "chunks": chunks, "submitted_at": time.time(), "mode": options.mode}
+
+    if options.mode == "test":
+        record.update(job_seconds=options.job_seconds)
+        _write(run / "chunk.sub", _chunk_submit(run, "", options.request_memory))
+        nodes = [f"JOB chunk{i} chunk.sub\nVARS chunk{i} chunk=\"{i}\" chunks=\"{chunks}\" mode=\"test\" "
+                 f"job_args=\"{options.job_seconds}\"" for i in range(chunks)]
+        parents = ""
+    else:
+        gem = Path(options.gem).resolve()
+        if not gem.is_file():
+            raise FlowError(f"GEM {str(gem)!r} is not a readable file")
+        record.update(gem=str(gem), corrmethod=options.corrmethod, threshold=options.threshold,
+                      minsamp=options.minsamp, mincorr=options.mincorr)
+        kinc = "/usr/local/bin/kinc"
+        _write(run / "import.sub", _submit_file(
+            kinc, f"run import-emx --input {gem} --output input.emx --nan {options.nan}",
+            universe="local", name="import"))
+        _write(run / "chunk.sub", _chunk_submit(run, "input.emx", options.request_memory))
+        job_args = _kinc_args(options)
+        _write(run / "merge.sub", _submit_file(
+            kinc, f"merge {chunks} similarity {job_args}", universe="local", name="merge"))
+        if options.threshold is None:
+            _write(run / "rmt.sub", _submit_file(
+                kinc, "run rmt --input network.cmx --log rmt.log", universe="local", name="rmt"))
+        _write(run / "extract.sub", _submit_file(
+            str(WORKFLOW / "extract-job"),
+            f"{'' if options.threshold is None else options.threshold}",
+            universe="local", name="extract"))
+        nodes = ["JOB import import.sub"]
+        nodes += [f"JOB chunk{i} chunk.sub\nVARS chunk{i} chunk=\"{i}\" chunks=\"{chunks}\" mode=\"kinc\" "
+                  f"job_args=\"{job_args}\"" for i in range(chunks)]
+        nodes += ["JOB merge merge.sub", "JOB extract extract.sub"]
+        chunk_names = " ".join(f"chunk{i}" for i in range(chunks))
+        parents = f"PARENT import CHILD {chunk_names}\nPARENT {chunk_names} CHILD merge\n"
+        if options.threshold is None:
+            nodes.append("JOB rmt rmt.sub")
+            parents += "PARENT merge CHILD rmt\nPARENT rmt CHILD extract\n"
+        else:
+            parents += "PARENT merge CHILD extract\n"
+
+    _write(run / "summary.sub", _submit_file(str(WORKFLOW / "kincflow.py"), f"summarize {run_id}",
+                                             universe="local", name="summary"))
+    chunk_nodes = " ".join(f"chunk{i}" for i in range(chunks))
+    last = "extract" if options.mode == "kinc" else chunk_nodes
+    dag = "\n".join(nodes) + "\nJOB summary summary.sub\n" + parents + f"PARENT {last} CHILD summary\n"
+    dag += f"RETRY ALL_NODES {options.retries}\nNODE_STATUS_FILE run.dag.status 2\nJOBSTATE_LOG run.jobstate.log\n"
+    _write(run / "run.dag", dag)
+    _write(run / "run.json", json.dumps(record, indent=2) + "\n")
+    return run
+
+
+def submit(options: argparse.Namespace) -> dict:
+    run = build_run(options)
+    result = subprocess.run(
+        ["condor_submit_dag", "-batch-name", run.name, "-MaxIdle", "1000", "run.dag"],
+        cwd=run, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise FlowError(f"condor_submit_dag failed in {run}: {result.stderr.strip() or result.stdout.strip()}")
+    match = re.search(r"submitted to cluster (\d+)", result.stdout)
+    record = json.loads((run / "run.json").read_text())
+    record["dagman_cluster"] = int(match.group(1)) if match else None
+    _write(run / "run.json", json.dumps(record, indent=2) + "\n")
+    return {"run_id": run.name, "run_dir": str(run), "dagman_cluster": record["dagman_cluster"]}
+
+
+def _classads(text: str) -> list[dict[str, str]]:
+    """Parse the ClassAd blocks of a NODE_STATUS_FILE: [ Key = value; ... ]."""
+    ads = []
+    for block in re.findall(r"\[(.*?)\]", text, flags=re.S):
+        ad = {}
+        for key, value in re.findall(r"^\s*(\w+)\s*=\s*(.*?);\s*$", block, flags=re.M):
+            ad[key] = value.strip().strip('"')
+        ads.append(ad)
+    return ads
+
+
+def _chunk_records(run: Path) -> list[dict]:
+    records = []
+    for path in sorted(run.glob("chunk-*.meta.json")):
+        try:
+            records.append(json.loads(path.read_text()))
+        except ValueError:
+            continue  # still being written back by the shadow
+    return records
+
+
+def _queue(dagman_cluster: int | None) -> list[dict]:
+    if dagman_cluster is None:
+        return []
+    result = subprocess.run(
+        ["condor_q", "-constraint", f"DAGManJobId == {dagman_cluster}", "-json",
+         "-attributes", "ClusterId,JobStatus,DAGNodeName,MachineAttrCLOUDFLOCK_POOL0,RemoteHost"],
+        capture_output=True, text=True, check=False)
+    if result.returncode != 0 or not result.stdout.strip():
+        return []
+    return json.loads(result.stdout)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def status(run_id: str) -> dict:
+    run = RUNS / run_id
+    if not (run / "run.json").exists():
+        raise FlowError(f"run {run_id!r} does not exist in {RUNS}")
+    record = json.loads((run / "run.json").read_text())
+    ads = _classads((run / "run.dag.status").read_text()) if (run / "run.dag.status").exists() else []
+    dag_ad = next((ad for ad in ads if ad.get("Type") == "DagStatus"), {})
+    node_ads = [ad for ad in ads if ad.get("Type") == "NodeStatus"]
+    nodes = {ad["Node"]: NODE_STATES.get(int(ad.get("NodeStatus", 0)), "unknown") for ad in node_ads}
+    queue = _queue(record.get("dagman_cluster"))
+    running_by_pool: dict[str, int] = {}
+    for job in queue:
+        if job.get("JobStatus") == 2:
+            pool = job.get("MachineAttrCLOUDFLOCK_POOL0") or str(job.get("RemoteHost", "?")).split("@")[-1]
+            running_by_pool[pool] = running_by_pool.get(pool, 0) + 1
+    done_by_pool: dict[str, int] = {}
+    for chunk in _chunk_records(run):
+        if chunk.get("exit_code") == 0:
+            done_by_pool[chunk["pool"]] = done_by_pool.get(chunk["pool"], 0) + 1
+    summary_exists = (run / "summary.json").exists()
+    dag_status = int(dag_ad.get("DagStatus", 3)) if dag_ad else 3
+    failed = [name for name, state in nodes.items() if state in ("error", "futile")]
+    if summary_exists and not failed:
+        state = "done"
+    elif failed and not any(job.get("JobStatus") in (1, 2) for job in queue):
+        state = "failed"
+    elif dag_status == 6 and not queue:
+        state = "failed"
+    else:
+        state = "running"
+    result = {
+        "run_id": run_id,
+        "state": state,
+        "nodes_total": len(nodes),
+        "nodes_done": sum(1 for s in nodes.values() if s == "done"),
+        "nodes_failed": len(failed),
+        "jobs_total": record["chunks"],
+        "jobs_done": sum(done_by_pool.values()),
+        "jobs_idle": sum(1 for job in queue if job.get("JobStatus") == 1),
+        "jobs_running": sum(1 for job in queue if job.get("JobStatus") == 2),
+        "running_by_pool": running_by_pool,
+        "jobs_by_pool": done_by_pool,
+    }
+    if failed:
+        node = failed[0]
+        log_name = f"chunk-{node[5:]}" if node.startswith("chunk") else node
+        result["failed_node"] = node
+        result["error"] = _tail(run / "logs" / f"{log_name}.err") or _tail(run / "run.dag.dagman.out")
+    return result
+
+
+def _count_network(run: Path) -> tuple[int, int]:
+    network = run / "network.txt"
+    if not network.exists():
+        return 0, 0
+    edges, genes = 0, set()
+    with network.open(encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+        source, target = header.index("Source"), header.index("Target")
+        for line in handle:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) > max(source, target):
+                edges += 1
+                genes.update((fields[source], fields[target]))
+    return edges, len(genes)
+
+
+def summarize(run_id: str) -> dict:
+    run = RUNS / run_id
+    record = json.loads((run / "run.json").read_text())
+    chunks = [c for c in _chunk_records(run) if c.get("exit_code") == 0]
+    by_pool: dict[str, int] = {}
+    for chunk in chunks:
+        by_pool[chunk["pool"]] = by_pool.get(chunk["pool"], 0) + 1
+    finished = time.time()
+    summary = {
+        "run_id": run_id,
+        "mode": record["mode"],
+        "jobs_total": record["chunks"],
+        "jobs_done": len({c["chunk"] for c in chunks}),
+        "jobs_by_pool": dict(sorted(by_pool.items())),
+        "submitted_at": record["submitted_at"],
+        "finished_at": finished,
+        "makespan_s": round(finished - record["submitted_at"], 3),
+        "job_runtime_s": round(sum(c["end"] - c["start"] for c in chunks), 3),
+        "jobs": sorted(chunks, key=lambda c: c["chunk"]),
+    }
+    if record["mode"] == "kinc":
+        threshold_file = run / "threshold.txt"
+        edges, genes = _count_network(run)
+        summary.update(
+            gem=record["gem"], corrmethod=record["corrmethod"],
+            threshold=float(threshold_file.read_text().strip()) if threshold_file.exists() else None,
+            threshold_source="fixed" if record.get("threshold") is not None else "rmt",
+            edges=edges, genes=genes, network="network.txt",
+        )
+    _write(run / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kincflow", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    sub = commands.add_parser("submit", help="build and submit a run")
+    sub.add_argument("chunks", type=int, nargs="?", help="number of similarity jobs (the seed's ./submit N)")
+    sub.add_argument("gem", nargs="?", default=str(DEFAULT_GEM), help="gene expression matrix")
+    sub.add_argument("--threshold", type=float, help="fixed similarity threshold instead of RMT")
+    sub.add_argument("--corrmethod", choices=("pearson", "spearman"), default="pearson")
+    sub.add_argument("--minsamp", type=int, default=30)
+    sub.add_argument("--minexpr", default="-inf")
+    sub.add_argument("--maxexpr", default="inf")
+    sub.add_argument("--preout", choices=("true", "false"), default="true")
+    sub.add_argument("--mincorr", type=float, default=0.5)
+    sub.add_argument("--maxcorr", type=float, default=1.0)
+    sub.add_argument("--nan", default="NA")
+    sub.add_argument("--request-memory", type=int, default=512, help="MB per similarity job")
+    sub.add_argument("--retries", type=int, default=2, help="DAGMan retries per node")
+    sub.add_argument("--test-jobs", dest="test_jobs", type=int,
+                     help="instead of KINC, run this many jobs that only sleep (for tests and benchmarks)")
+    sub.add_argument("--job-seconds", type=float, default=2.0, help="with --test-jobs: seconds each job sleeps")
+    sub.add_argument("--json", action="store_true")
+    stat = commands.add_parser("status", help="report a run's progress")
+    stat.add_argument("run_id")
+    stat.add_argument("--json", action="store_true")
+    summ = commands.add_parser("summarize", help="write summary.json (the DAG's last node)")
+    summ.add_argument("run_id")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    options = _parser().parse_args(argv)
+    try:
+        if options.command == "submit":
+            if options.test_jobs is not None:
+                options.mode, options.chunks = "test", options.test_jobs
+            elif options.chunks is None:
+                raise FlowError("N is missing: submit N [GEM], N the number of similarity jobs")
+            else:
+                options.mode = "kinc"
+            if options.chunks < 1:
+                raise FlowError(f"N={options.chunks}: the number of jobs must be at least 1")
+            result = submit(options)
+            print(json.dumps(result) if options.json else result["run_id"])
+        elif options.command == "status":
+            result = status(options.run_id)
+            if options.json:
+                print(json.dumps(result))
+            else:
+                pools = ", ".join(f"{pool}: {count}" for pool, count in sorted(result["jobs_by_pool"].items()))
+                print(f"{result['run_id']}: {result['state']}; jobs {result['jobs_done']}/{result['jobs_total']} "
+                      f"done, {result['jobs_running']} running, {result['jobs_idle']} idle; by pool: {pools}")
+        else:
+            summary = summarize(options.run_id)
+            print(json.dumps({k: v for k, v in summary.items() if k != "jobs"}))
+    except FlowError as error:
+        print(f"kincflow: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

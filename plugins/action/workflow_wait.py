@@ -1,0 +1,123 @@
+# Copyright: cloudflock developers
+# Apache License 2.0 (see LICENSE)
+"""Wait for a workflow run, printing its progress as it goes.
+
+Polls a status command (its stdout a JSON object with ``state``: running, done or failed) on the target,
+and prints one line each time the progress changes: jobs done, running and idle, and where they run.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: workflow_wait
+short_description: Wait for a workflow run and show its progress
+version_added: 0.1.0
+description:
+  - Runs O(status_command) on the target every O(interval) seconds until the JSON it prints has
+    C(state) C(done) or C(failed), printing a progress line whenever the numbers change.
+  - Fails with the failing node and its error output when the run fails, and at O(timeout) with what is
+    still pending.
+options:
+  status_command:
+    description: Command (argv list) that prints the run's status as JSON.
+    type: list
+    elements: str
+    required: true
+  timeout:
+    description: Seconds to wait at most.
+    type: int
+    default: 3600
+  interval:
+    description: Seconds between polls.
+    type: float
+    default: 3
+attributes:
+  check_mode:
+    support: none
+author:
+  - cloudflock developers
+"""
+
+EXAMPLES = r"""
+- name: Wait for the KINC run
+  cloudflock.htcondor.workflow_wait:
+    status_command: [docker, exec, -u, condor_pool, submitter, kinc-status, "{{ run_id }}", --json]
+    timeout: 1800
+"""
+
+RETURN = r"""
+status:
+  description: The last status the command printed.
+  returned: always
+  type: dict
+waited_s:
+  description: Seconds waited.
+  returned: always
+  type: float
+"""
+
+import json
+import time
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+display = Display()
+
+
+def progress_line(status: dict, waited: float) -> str:
+    """One line of progress: done/idle/running and jobs per executor pool."""
+    by_pool = status.get("jobs_by_pool") or {}
+    running = status.get("running_by_pool") or {}
+    pools = sorted(set(by_pool) | set(running))
+    per_pool = ", ".join(f"{pool} {by_pool.get(pool, 0)} done/{running.get(pool, 0)} running" for pool in pools)
+    return (f"[{waited:6.0f}s] {status.get('run_id', '?')}: {status.get('jobs_done', 0)}/"
+            f"{status.get('jobs_total', '?')} jobs done, {status.get('jobs_running', 0)} running, "
+            f"{status.get('jobs_idle', 0)} idle; nodes {status.get('nodes_done', 0)}/"
+            f"{status.get('nodes_total', '?')}" + (f" | {per_pool}" if per_pool else ""))
+
+
+class ActionModule(ActionBase):
+    _VALID_ARGS = frozenset(("status_command", "timeout", "interval"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(argument_spec=dict(
+            status_command=dict(type="list", elements="str", required=True),
+            timeout=dict(type="int", default=3600),
+            interval=dict(type="float", default=3.0),
+        ))
+        started = time.monotonic()
+        last_line, status = None, {}
+        while True:
+            waited = time.monotonic() - started
+            polled = self._execute_module(module_name="ansible.builtin.command",
+                                          module_args={"argv": args["status_command"]}, task_vars=task_vars)
+            if polled.get("rc") != 0:
+                raise AnsibleActionFail(f"status command {args['status_command']!r} failed (rc "
+                                        f"{polled.get('rc')}): {polled.get('stderr') or polled.get('msg')}")
+            try:
+                status = json.loads(polled["stdout"])
+            except ValueError as error:
+                raise AnsibleActionFail(f"status command printed no JSON ({error}): {polled['stdout'][:200]!r}")
+            line = progress_line(status, waited)
+            if line.split("] ", 1)[1] != (last_line or "] ").split("] ", 1)[1]:
+                display.display(line)
+                last_line = line
+            state = status.get("state")
+            if state == "done":
+                result.update(changed=False, status=status, waited_s=round(waited, 1))
+                return result
+            if state == "failed":
+                result.update(failed=True, status=status, waited_s=round(waited, 1),
+                              msg=f"run {status.get('run_id')} failed at node {status.get('failed_node')}: "
+                                  f"{status.get('error', '').strip()}")
+                return result
+            if waited > args["timeout"]:
+                result.update(failed=True, status=status, waited_s=round(waited, 1),
+                              msg=f"run {status.get('run_id')} still {state} after {args['timeout']} s: "
+                                  f"{status.get('jobs_done')}/{status.get('jobs_total')} jobs done, "
+                                  f"{status.get('jobs_idle')} idle, {status.get('jobs_running')} running")
+                return result
+            time.sleep(args["interval"])

@@ -1,0 +1,32 @@
+# Copyright: cloudflock developers
+# Apache License 2.0 (see LICENSE)
+"""Filters that turn the normalised flock spec into Docker's vocabulary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+
+def docker_ports(ports: list[dict[str, Any]]) -> list[str]:
+    """Spec ports with a fixed host port, as `docker run -p` strings; host_port 0 means none is published."""
+    published = []
+    for port in ports or []:
+        if not isinstance(port, dict) or "container_port" not in port:
+            raise AnsibleFilterError(f"docker_ports: {port!r} is not a port of the spec")
+        if not port.get("host_port"):
+            continue
+        for protocol in str(port.get("protocol", "tcp")).split(","):
+            published.append(f"{port['host_port']}:{port['container_port']}/{protocol.strip()}")
+    return published
+
+
+def stringify(mapping: dict[str, Any]) -> dict[str, str]:
+    """An environment with every value a string, as container runtimes want it."""
+    return {str(key): "" if value is None else str(value) for key, value in (mapping or {}).items()}
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {"docker_ports": docker_ports, "stringify": stringify}
