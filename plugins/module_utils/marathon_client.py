@@ -51,7 +51,9 @@ class MarathonError(Exception):
         self.method = method
         self.url = url
         self.deployments = deployments or []
-        text = f"{method} {url} -> {status if status is not None else 'no answer'}: {message}"
+        text = message
+        if method or url:
+            text = f"{method} {url} -> {status if status is not None else 'no answer'}: {message}"
         if details:
             text += f" (details: {details})"
         super().__init__(text)

@@ -244,6 +244,26 @@ class MarathonApiDouble:
             time.sleep(0.02)
         raise TimeoutError(f"deployments still running: {list(self.deployments)}")
 
+    def finish_deployments(self, later_delay: float | None = 0.05) -> None:
+        """Let every running deployment finish now, whatever its delay (for lock tests); later ones
+        take ``later_delay`` seconds (None keeps the configured delay)."""
+        with self._lock:
+            if later_delay is not None:
+                self.deployment_delay = later_delay
+            for deployment in self.deployments.values():
+                deployment.due = 0.0
+
+    def wait_for_request(self, predicate: Any, timeout: float = 60.0) -> RecordedRequest:
+        """Block until a recorded request satisfies ``predicate`` (a callable on RecordedRequest)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for request in self.requests:
+                    if request.status and predicate(request):
+                        return request
+            time.sleep(0.01)
+        raise TimeoutError("no matching request was received")
+
     def stored_app(self, app_id: str) -> dict[str, Any] | None:
         with self._lock:
             app = self.apps.get(_norm_id(app_id))
