@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # Copyright: cloudflock developers
 # Apache License 2.0 (see galaxy.yml)
 from __future__ import annotations
