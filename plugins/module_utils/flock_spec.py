@@ -137,9 +137,16 @@ def _container(problems: list[str], index: int, raw: Any, clusters: dict[str, di
         problems.append(f"{where}.env: {env!r} must be a mapping")
         env = {}
     return {
-        "id": cid, "cluster": cluster, "role": role, "image": raw.get("image"), "cpus": cpus, "mem": mem,
-        "disk": disk, "ports": _ports(problems, f"{where}.ports", raw.get("ports")),
-        "args": [str(arg) for arg in args], "env": {str(k): str(v) for k, v in env.items()},
+        "id": cid,
+        "cluster": cluster,
+        "role": role,
+        "image": raw.get("image"),
+        "cpus": cpus,
+        "mem": mem,
+        "disk": disk,
+        "ports": _ports(problems, f"{where}.ports", raw.get("ports")),
+        "args": [str(arg) for arg in args],
+        "env": {str(k): str(v) for k, v in env.items()},
     }
 
 
@@ -206,8 +213,14 @@ def _network(problems: list[str], raw: Any, containers: dict[str, dict[str, Any]
     name = raw.get("name", "cloudflock")
     if not isinstance(name, str) or not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", name):
         problems.append(f"network.name: {name!r} is not a valid network name")
-    return {"cidr": str(net), "prefix": net.prefixlen, "name": name, "gateway": gateway,
-            "driver": raw.get("driver", "bridge"), "addresses": addresses}
+    return {
+        "cidr": str(net),
+        "prefix": net.prefixlen,
+        "name": name,
+        "gateway": gateway,
+        "driver": raw.get("driver", "bridge"),
+        "addresses": addresses,
+    }
 
 
 def normalize_spec(clusters: Any, containers: Any, network: Any) -> dict[str, Any]:
@@ -261,8 +274,12 @@ def normalize_spec(clusters: Any, containers: Any, network: Any) -> dict[str, An
 def from_seed_config(config: Any) -> dict[str, Any]:
     """Normalise a whole config document (the seed's JSON, or the same keys from YAML)."""
     if not isinstance(config, dict):
-        raise SpecError([f"config: {type(config).__name__} given, a mapping with clusters, containers and "
-                         "network is needed"])
+        raise SpecError(
+            [
+                f"config: {type(config).__name__} given, a mapping with clusters, containers and "
+                "network is needed"
+            ]
+        )
     missing = [key for key in ("clusters", "containers", "network") if key not in config]
     if missing:
         raise SpecError([f"config: missing {', '.join(missing)}"])

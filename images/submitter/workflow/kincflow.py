@@ -165,7 +165,7 @@ def _classads(text: str) -> list[dict[str, str]]:
     ads = []
     for block in re.findall(r"\[(.*?)\]", text, flags=re.S):
         ad = {}
-        for key, value in re.findall(r"^\s*(\w+)\s*=\s*(.*?);\s*$", block, flags=re.M):
+        for key, value in re.findall(r"^\s*(\w+)\s*=\s*(.*?);\s*(?:/\*.*\*/)?\s*$", block, flags=re.M):
             ad[key] = value.strip().strip('"')
         ads.append(ad)
     return ads

@@ -1,0 +1,149 @@
+"""The embedded default for real: pools on this machine's Docker engine, jobs flocking to both executors.
+
+One federation (its own deployment name, network and addresses, so a developer's `make demo` is left alone)
+is brought up once for the module; the tests run jobs through it, check its security and idempotence,
+and the last one tears it down.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from .flock_helpers import Federation
+
+pytestmark = [pytest.mark.docker]
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Federation:
+    fed = Federation(tmp_path_factory.mktemp("flock"), "cftest-local", "10.89.0")
+    fed.playbook("playbooks/teardown.yml")
+    provision = fed.playbook("site.yml")
+    assert provision.rc == 0, provision.output[-4000:]
+    return fed
+
+
+def test_site_yml_second_run_changes_nothing(federation: Federation) -> None:
+    again = federation.playbook("site.yml")
+    assert again.rc == 0, again.output[-4000:]
+    assert again.recap["changed"] == 0, again.output[-4000:]
+
+
+def test_jobs_flock_to_both_executor_pools(federation: Federation) -> None:
+    run = federation.playbook("kinc.yml", extra={"kinc_test_jobs": 12, "kinc_test_job_seconds": 1})
+    assert run.rc == 0, run.output[-4000:]
+    summary = federation.summary(run)
+    assert summary["jobs_total"] == 12
+    assert summary["jobs_done"] == 12
+    assert set(summary["jobs_by_pool"]) == {"executor1", "executor2"}
+    assert all(count > 0 for count in summary["jobs_by_pool"].values())
+    assert sum(summary["jobs_by_pool"].values()) == 12
+    assert summary["pool_ready_s"] is None or summary["pool_ready_s"] >= 0
+    assert "jobs done" in run.output  # progress lines were printed while waiting
+    assert sorted(job["chunk"] for job in summary["jobs"]) == list(range(12))
+
+
+def test_flock_role_second_run_changes_nothing(federation: Federation) -> None:
+    first = federation.playbook("kinc.yml", "--tags", "flock")
+    assert first.rc == 0, first.output[-4000:]
+    second = federation.playbook("kinc.yml", "--tags", "flock")
+    assert second.rc == 0, second.output[-4000:]
+    assert second.recap["changed"] == 0, second.output[-4000:]
+
+
+def test_check_mode_reports_a_change_and_makes_none(federation: Federation) -> None:
+    spec = json.loads(json.dumps(federation.spec))
+    spec["flock_containers"][1]["mem"] = 3072
+    before = federation.docker("inspect", "-f", "{{.HostConfig.Memory}}", "cftest-local-executor1").stdout
+    check = federation.playbook("kinc.yml", "--tags", "flock", "--check", "--diff",
+                                extra={"flock_containers": spec["flock_containers"]})
+    assert check.rc == 0, check.output[-4000:]
+    assert check.recap["changed"] >= 1
+    after = federation.docker("inspect", "-f", "{{.HostConfig.Memory}}", "cftest-local-executor1").stdout
+    assert before == after == f"{2048 * 1024 * 1024}\n"
+
+
+def test_invalid_spec_names_the_field_and_creates_nothing(tmp_path: Path, docker_engine: None) -> None:
+    fed = Federation(tmp_path, "cftest-invalid", "10.90.0")
+    spec = fed.spec
+    spec["flock_network"]["containers"][2]["ip"] = spec["flock_network"]["containers"][1]["ip"]
+    spec["flock_containers"][1]["cpus"] = 0
+    run = fed.playbook("kinc.yml", extra={"flock_network": spec["flock_network"],
+                                          "flock_containers": spec["flock_containers"]})
+    assert run.rc != 0
+    assert "containers[1].cpus: 0 must be positive" in run.output
+    assert "network.containers[2].ip: 10.90.0.3 is already the address of 'executor1'" in run.output
+    assert fed.containers() == []
+    assert fed.docker("network", "inspect", "cftest-invalid").returncode != 0
+
+
+def test_unauthenticated_client_is_refused(federation: Federation) -> None:
+    executor_ip = federation.spec["flock_network"]["containers"][1]["ip"]
+    image = federation.docker("inspect", "-f", "{{.Config.Image}}", "cftest-local-executor1").stdout.strip()
+    # The same query from the submitter, whose user holds a token signed with the pool key, succeeds ...
+    allowed = federation.docker("exec", "-u", "condor_pool", "cftest-local-submitter",
+                                "condor_status", "-pool", executor_ip, "-af", "Name")
+    assert allowed.returncode == 0 and "slot1@executor1" in allowed.stdout
+    # ... and from a container on the pool network without the key it is refused.
+    refused = federation.docker(
+        "run", "--rm", "--network", "cftest-local", "--ip", "10.89.0.200", "--entrypoint", "sh", image, "-c",
+        f"condor_status -pool {executor_ip} -af Name; echo status=$?; "
+        f"condor_ping -pool {executor_ip} -type collector WRITE; echo ping=$?")
+    assert "status=1" in refused.stdout, refused.stdout + refused.stderr
+    assert "ping=1" in refused.stdout, refused.stdout + refused.stderr
+    assert "slot1@executor1" not in refused.stdout
+
+
+def test_pool_key_is_a_secret_file_not_baked_or_in_the_environment(federation: Federation) -> None:
+    key_file = federation.secrets / "pool_signing_key"
+    key = key_file.read_text().strip()
+    assert len(key) >= 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    for name in federation.containers():
+        inspected = federation.docker("inspect", name).stdout
+        assert key not in inspected, name
+        image = json.loads(inspected)[0]["Config"]["Image"]
+        history = federation.docker("history", "--no-trunc", image).stdout
+        assert key not in history
+    mounted = federation.docker("exec", "cftest-local-executor1", "stat", "-c", "%a %U",
+                                "/etc/condor/passwords.d/POOL").stdout.split()
+    assert mounted == ["600", "root"]
+
+
+def test_a_failing_node_fails_the_play_with_its_error(federation: Federation) -> None:
+    bad = "s1\ts2\nG1\t1.0\tnot-a-number\n"
+    federation.docker("exec", "-u", "condor_pool", "cftest-local-submitter", "sh", "-c",
+                      f"printf '{bad}' > /home/condor_pool/bad.gem", check=True)
+    run = federation.playbook("kinc.yml", "--tags", "run", extra={
+        "kinc_gem": "/home/condor_pool/bad.gem", "kinc_jobs": 2, "kinc_run_timeout": 300})
+    assert run.rc != 0
+    assert "failed at node import" in run.output, run.output[-4000:]
+    assert "not-a-number" in run.output
+
+
+def test_kinc_workflow_runs_across_the_pools(federation: Federation) -> None:
+    run = federation.playbook("kinc.yml", extra={"kinc_jobs": 8})
+    assert run.rc == 0, run.output[-4000:]
+    summary = federation.summary(run)
+    assert summary["mode"] == "kinc" and summary["threshold_source"] == "rmt"
+    assert 0.5 < summary["threshold"] < 1.0
+    assert summary["jobs_done"] == 8 and set(summary["jobs_by_pool"]) == {"executor1", "executor2"}
+    network = federation.results / summary["run_id"] / "network.txt"
+    lines = network.read_text().splitlines()
+    assert summary["edges"] == len(lines) - 1 > 0
+    genes = {field for line in lines[1:] for field in line.split("\t")[:2]}
+    assert summary["genes"] == len(genes)
+    assert all(abs(float(line.split("\t")[2])) >= summary["threshold"] for line in lines[1:])
+
+
+def test_teardown_removes_containers_and_network(federation: Federation) -> None:
+    down = federation.playbook("playbooks/teardown.yml")
+    assert down.rc == 0, down.output[-4000:]
+    assert federation.containers() == []
+    assert federation.docker("network", "inspect", "cftest-local").returncode != 0
+    again = federation.playbook("playbooks/teardown.yml")
+    assert again.rc == 0 and again.recap["changed"] == 0, again.output[-4000:]

@@ -1,0 +1,122 @@
+"""The submitter's workflow driver: the DAG it writes and how it reads DAGMan's node status file."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+_PATH = Path(__file__).resolve().parents[2] / "images" / "submitter" / "workflow" / "kincflow.py"
+
+
+@pytest.fixture()
+def kincflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KINCFLOW_HOME", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("kincflow", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["kincflow"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+NODE_STATUS = """[
+  Type = "DagStatus";
+  DagFiles = {
+    "run.dag"
+  };
+  Timestamp = 1795595234; /* "Wed Nov 25 08:27:14 2026" */
+  DagStatus = 6; /* "STATUS_ERROR (failed)" */
+  NodesTotal = 3;
+]
+[
+  Type = "NodeStatus";
+  Node = "import";
+  NodeStatus = 6; /* "STATUS_ERROR" */
+  StatusDetails = "Job proc (18.0.0) failed with status 2 (after 2 node retries)";
+  RetryCount = 2;
+]
+[
+  Type = "NodeStatus";
+  Node = "chunk0";
+  NodeStatus = 7; /* "STATUS_FUTILE" */
+  StatusDetails = "Had an ancestor node fail";
+]
+[
+  Type = "StatusEnd";
+  EndTime = 1795595234; /* "Wed Nov 25 08:27:14 2026" */
+]
+"""
+
+
+def options(**overrides: object) -> argparse.Namespace:
+    values = dict(chunks=3, gem=None, threshold=None, corrmethod="spearman", minsamp=30, minexpr="-inf",
+                  maxexpr="inf", preout="true", mincorr=0.5, maxcorr=1.0, nan="NA", request_memory=512,
+                  retries=2, mode="kinc", job_seconds=1.0)
+    values.update(overrides)
+    return argparse.Namespace(**values)
+
+
+def test_node_status_file_is_parsed_with_comments(kincflow) -> None:
+    ads = kincflow._classads(NODE_STATUS)
+    assert [ad["Type"] for ad in ads] == ["DagStatus", "NodeStatus", "NodeStatus", "StatusEnd"]
+    assert ads[0]["DagStatus"] == "6"
+    assert ads[1]["Node"] == "import" and ads[1]["NodeStatus"] == "6"
+    assert ads[2]["StatusDetails"] == "Had an ancestor node fail"
+
+
+def test_failed_run_reports_the_node_and_its_error(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    run = kincflow.build_run(options(gem=str(gem)))
+    (run / "run.dag.status").write_text(NODE_STATUS)
+    (run / "logs" / "import.err").write_text("kinc: error: gem.txt: line 2, column 3: 'x' is not a number\n")
+    status = kincflow.status(run.name)
+    assert status["state"] == "failed"
+    assert status["failed_node"] == "import"
+    assert "line 2, column 3" in status["error"]
+
+
+def test_kinc_dag_splits_similarity_and_thresholds_with_rmt(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    run = kincflow.build_run(options(gem=str(gem)))
+    dag = (run / "run.dag").read_text()
+    assert [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")] == [
+        "import", "chunk0", "chunk1", "chunk2", "merge", "extract", "rmt", "summary"]
+    assert "PARENT import CHILD chunk0 chunk1 chunk2" in dag
+    assert "PARENT chunk0 chunk1 chunk2 CHILD merge" in dag
+    assert "PARENT merge CHILD rmt" in dag and "PARENT rmt CHILD extract" in dag
+    assert "PARENT extract CHILD summary" in dag
+    assert "--corrmethod spearman" in dag
+    chunk_sub = (run / "chunk.sub").read_text()
+    assert "universe = vanilla" in chunk_sub and "transfer_input_files = input.emx" in chunk_sub
+    assert "job_machine_attrs = CLOUDFLOCK_POOL" in chunk_sub
+    assert "universe = local" in (run / "merge.sub").read_text()
+
+
+def test_fixed_threshold_skips_rmt(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    run = kincflow.build_run(options(gem=str(gem), threshold=0.9))
+    dag = (run / "run.dag").read_text()
+    assert "JOB rmt" not in dag and "PARENT merge CHILD extract" in dag
+    assert "0.9" in (run / "extract.sub").read_text()
+
+
+def test_missing_gem_is_named(kincflow, tmp_path: Path) -> None:
+    with pytest.raises(kincflow.FlowError, match="nowhere.txt"):
+        kincflow.build_run(options(gem=str(tmp_path / "nowhere.txt")))
+
+
+def test_summary_counts_jobs_per_pool_from_the_records(kincflow, tmp_path: Path) -> None:
+    run = kincflow.build_run(options(mode="test", chunks=3))
+    for chunk, pool in enumerate(["executor1", "executor2", "executor1"]):
+        (run / f"chunk-{chunk}.meta.json").write_text(
+            f'{{"chunk": {chunk}, "pool": "{pool}", "exit_code": 0, "start": 10.0, "end": 12.5}}')
+    summary = kincflow.summarize(run.name)
+    assert summary["jobs_by_pool"] == {"executor1": 2, "executor2": 1}
+    assert summary["jobs_done"] == 3 and summary["job_runtime_s"] == 7.5
+    assert (run / "summary.json").exists()
