@@ -122,7 +122,7 @@ class PairResult:
 class SimilarityEngine:
     """Per-gene facts computed once, then blocks of pairs evaluated with array operations."""
 
-    def __init__(self, values: np.ndarray, params: SimilarityParams) -> None:
+    def __init__(self, values: np.ndarray, params: SimilarityParams, block_pairs: int | None = None) -> None:
         self.values = np.ascontiguousarray(values, dtype=np.float32)
         self.params = params
         samples = self.values.shape[1]
@@ -138,7 +138,7 @@ class SimilarityEngine:
             self.inlier = self.in_range.copy()
         self.clean = self.complete & self.inlier.all(axis=1)
         self.standard = self._standardise()
-        self.block_pairs = max(64, _BLOCK_ELEMENTS // max(samples, 1))
+        self.block_pairs = block_pairs or max(64, _BLOCK_ELEMENTS // max(samples, 1))
         self.min_r = np.float32(params.mincorr)
         self.max_r = np.float32(params.maxcorr)
 
