@@ -121,7 +121,8 @@ def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
             ipaddress.ip_address(target.split(":")[0])
         except ValueError:
             if not target.replace("-", "").replace(".", "").isalnum():
-                raise ConfigError(f"CLOUDFLOCK_FLOCK_TO entry {target!r} is neither an address nor a host name") from None
+                raise ConfigError(
+                    f"CLOUDFLOCK_FLOCK_TO entry {target!r} is neither an address nor a host name") from None
     flock_from = _split(env.get("CLOUDFLOCK_FLOCK_FROM", "")) or (str(network),)
     level_raw = env.get("CLOUDFLOCK_MIN_FLOCK_LEVEL", "")
     min_flock_level = int(level_raw) if level_raw else None

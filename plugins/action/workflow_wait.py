@@ -100,7 +100,8 @@ class ActionModule(ActionBase):
             try:
                 status = json.loads(polled["stdout"])
             except ValueError as error:
-                raise AnsibleActionFail(f"status command printed no JSON ({error}): {polled['stdout'][:200]!r}")
+                raise AnsibleActionFail(
+                    f"status command printed no JSON ({error}): {polled['stdout'][:200]!r}") from error
             line = progress_line(status, waited)
             if line.split("] ", 1)[1] != (last_line or "] ").split("] ", 1)[1]:
                 display.display(line)

@@ -443,7 +443,7 @@ def differences(before: Any, after: Any, path: str = "") -> list[str]:
         return found
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         found = []
-        for index, (left, right) in enumerate(zip(before, after)):
+        for index, (left, right) in enumerate(zip(before, after, strict=False)):
             found.extend(differences(left, right, f"{path}[{index}]"))
         return found
     if isinstance(before, bool) != isinstance(after, bool):

@@ -22,7 +22,9 @@ options:
     type: list
     elements: dict
   containers:
-    description: Pool containers with C(id), C(cluster), C(role), C(image), C(cpus), C(mem), C(disk), C(ports), C(args), C(env).
+    description:
+      - Pool containers with C(id), C(cluster), C(role), C(image), C(cpus), C(mem), C(disk), C(ports),
+        C(args) and C(env).
     type: list
     elements: dict
   network:

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.flock_spec import (
     SpecError,
     from_seed_config,
