@@ -12,8 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.image_inputs import images_tag
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _version() -> str:
+    return str(yaml.safe_load((REPO / "galaxy.yml").read_text())["version"])
+
+
 BIN = Path(sys.executable).parent
 
 
@@ -45,6 +52,8 @@ class Federation:
         for index, entry in enumerate(local["flock_network"]["containers"]):
             entry["ip"] = f"{cidr_prefix}.{index + 2}"
         local["flock_secrets_dir"] = str(self.secrets)
+        # One image tag for the whole test, even if the tree changes while it runs.
+        local["htcondor_images_tag"] = local["flock_image_tag"] = images_tag(REPO / "images", _version())
         local["kinc_results_dir"] = str(self.results)
         self.spec = local
         (self.inventory / "group_vars" / "all").mkdir(parents=True)
