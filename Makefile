@@ -41,6 +41,7 @@ unit: venv collection
 # The whole suite: Docker installed and started (by the docker role), the images built, then every test;
 # CLOUDFLOCK_REQUIRE_DOCKER=1 makes a missing engine a failure, never a skip.
 test: provision
+	$(BIN)/ruff check plugins tests images bench
 	CLOUDFLOCK_REQUIRE_DOCKER=1 $(BIN)/python -m pytest
 
 lint: venv collection
