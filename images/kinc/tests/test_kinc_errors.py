@@ -1,0 +1,196 @@
+"""Bad input: clear message naming file, line and field; exit code 2; no output file left behind."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KINC_ROOT = Path(__file__).resolve().parents[1]
+HEADER = "s1\ts2\ts3\n"
+
+
+def _leftovers(directory: Path, keep: set[str]) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name not in keep)
+
+
+@pytest.mark.parametrize(
+    "text,needles",
+    [
+        (HEADER + "g1\t1\t2\t3\ng2\t1\t2\n", ["line 3", "expected 4 fields", "found 3"]),
+        (HEADER + "g1\t1\t\t3\n", ["line 2", "found 3", "empty cell"]),
+        (HEADER + "g1\t1\t2\t3\t4\n", ["line 2", "found 5"]),
+        (HEADER + "g1\t1\t2\t3\ng2\t1\tabc\t3\n", ["line 3", "column 3", "'s2'", "'abc'"]),
+        (HEADER + "g1\t1\tna\t3\n", ["line 2", "column 3", "'na'", "'NA'"]),
+        ("", ["file is empty"]),
+        ("\n\n", ["file is empty"]),
+        (HEADER, ["no gene rows"]),
+        (HEADER + "g1\t1\t\xff\t3\n", ["line 2", "UTF-8"]),
+    ],
+)
+def test_bad_gem(tmp_path: Path, kinc, text: str, needles: list[str]) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_bytes(text.encode("latin-1"))
+    result = kinc("run", "import-emx", "--input", gem, "--output", tmp_path / "x.emx")
+    assert result.code == 2
+    for needle in [str(gem), *needles]:
+        assert needle in result.err
+    assert _leftovers(tmp_path, {"gem.txt"}) == []
+
+
+def test_good_gem_with_trailing_tabs_and_missing_values(tmp_path: Path, kinc) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text(HEADER + "g1\t1\tNA\t3\t\ng2\t-1e3\t.5\tinf\n\n")
+    assert kinc("run", "import-emx", "--input", gem, "--output", tmp_path / "x.emx").code == 0
+    from kinc.formats import read_emx
+
+    emx = read_emx(str(tmp_path / "x.emx"))
+    assert emx.genes == ["g1", "g2"] and emx.samples == ["s1", "s2", "s3"]
+    assert emx.values.dtype.name == "float32" and str(emx.values[0, 1]) == "nan" and emx.values[1, 0] == -1000
+
+
+def test_custom_nan_token_and_headerless_gem(tmp_path: Path, kinc) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("g1 1 ? 3\ng2 4 5 6\n")
+    assert (
+        kinc(
+            "run",
+            "import-emx",
+            "--input",
+            gem,
+            "--output",
+            tmp_path / "x.emx",
+            "--nan",
+            "?",
+            "--samples",
+            "3",
+        ).code
+        == 0
+    )
+    result = kinc("run", "import-emx", "--input", gem, "--output", tmp_path / "y.emx", "--samples", "3")
+    assert result.code == 2 and "line 1, column 3" in result.err
+
+
+def test_missing_input_file(tmp_path: Path, kinc) -> None:
+    result = kinc("run", "import-emx", "--input", tmp_path / "nope.txt", "--output", tmp_path / "x.emx")
+    assert result.code == 2 and f"{tmp_path / 'nope.txt'}: no such file" in result.err
+    result = kinc(
+        "run",
+        "similarity",
+        "--input",
+        tmp_path / "nope.emx",
+        "--ccm",
+        tmp_path / "a.ccm",
+        "--cmx",
+        tmp_path / "a.cmx",
+    )
+    assert result.code == 2 and "nope.emx: no such file" in result.err
+    assert _leftovers(tmp_path, set()) == []
+
+
+def test_output_directory_must_exist(tmp_path: Path, kinc) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text(HEADER + "g1\t1\t2\t3\n")
+    result = kinc("run", "import-emx", "--input", gem, "--output", tmp_path / "no" / "x.emx")
+    assert result.code == 2 and "does not exist" in result.err
+
+
+def test_corrupt_and_foreign_matrix_files(tmp_path: Path, kinc) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text(HEADER + "g1\t1\t2\t3\ng2\t3\t2\t1\n")
+    emx = tmp_path / "x.emx"
+    assert kinc("run", "import-emx", "--input", gem, "--output", emx).code == 0
+    emx.write_bytes(emx.read_bytes()[:-3])
+    out = ["--ccm", tmp_path / "a.ccm", "--cmx", tmp_path / "a.cmx"]
+    result = kinc("run", "similarity", "--input", emx, *out)
+    assert result.code == 2 and "truncated" in result.err
+    result = kinc("run", "similarity", "--input", gem, *out)
+    assert result.code == 2 and "line 1: not a kinc-emx file" in result.err
+    assert _leftovers(tmp_path, {"gem.txt", "x.emx"}) == []
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--bogus", "1"], "unknown option --bogus"),
+        (["--minsamp"], "--minsamp needs a value"),
+        (["--minsamp", "ten"], "--minsamp expects a int, got 'ten'"),
+        (["--mincorr", "high"], "--mincorr expects a float, got 'high'"),
+        (["--mincorr", "nan"], "NaN is not allowed"),
+        (["--preout", "maybe"], "--preout expects a bool, got 'maybe'"),
+        (["--corrmethod", "kendall"], "--corrmethod must be one of pearson|spearman"),
+        (["--clusmethod", "gmm"], "--clusmethod gmm is not supported"),
+        (["--minsamp", "1", "--minsamp", "2"], "--minsamp given twice"),
+        (["stray"], "expected an option like --name value, got 'stray'"),
+        (["--mincorr", "0.9", "--maxcorr", "0.5"], "--mincorr (0.9) must not exceed --maxcorr (0.5)"),
+    ],
+)
+def test_bad_similarity_options(tmp_path: Path, kinc, args: list[str], needle: str) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text(HEADER + "g1\t1\t2\t3\ng2\t3\t2\t1\n")
+    assert kinc("run", "import-emx", "--input", gem, "--output", tmp_path / "x.emx").code == 0
+    result = kinc(
+        "run",
+        "similarity",
+        "--input",
+        tmp_path / "x.emx",
+        "--ccm",
+        tmp_path / "a.ccm",
+        "--cmx",
+        tmp_path / "a.cmx",
+        *args,
+    )
+    assert result.code == 2 and needle in result.err, result.err
+    assert _leftovers(tmp_path, {"gem.txt", "x.emx"}) == []
+
+
+def test_required_option_and_unknown_commands(tmp_path: Path, kinc) -> None:
+    assert "missing required option --output" in kinc("run", "import-emx", "--input", "x").err
+    assert "unknown analytic 'cluster'" in kinc("run", "cluster").err
+    assert "unknown command 'go'" in kinc("go").err
+    assert kinc("run", "cluster").code == 2
+
+
+def test_number_and_boolean_spellings(tmp_path: Path, kinc) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text(HEADER + "g1\t1\t2\t3\ng2\t3\t2\t1\n")
+    assert kinc("run", "import-emx", "--input", gem, "--output", tmp_path / "x.emx").code == 0
+    for preout in ("true", "False", "1", "0", "yes", "NO"):
+        result = kinc(
+            "run",
+            "similarity",
+            "--input",
+            tmp_path / "x.emx",
+            "--ccm",
+            tmp_path / "a.ccm",
+            "--cmx",
+            tmp_path / "a.cmx",
+            "--preout",
+            preout,
+            "--minexpr",
+            "-inf",
+            "--maxexpr=inf",
+            "--minsamp",
+            "3",
+            "--mincorr",
+            "-inf",
+        )
+        assert result.code == 0, result.err
+    from kinc.formats import CCM_FORMAT, open_pairs
+
+    pairs = open_pairs(str(tmp_path / "a.ccm"), CCM_FORMAT)
+    assert pairs.count == 1 and pairs.read_all()["samples"][0] == b"111"
+    pairs.close()
+
+
+def test_help_and_module_entry_point(kinc) -> None:
+    result = kinc("help", "similarity")
+    assert result.code == 0 and "--corrmethod [pearson|spearman] (default pearson)" in result.out
+    proc = subprocess.run(
+        [sys.executable, "-m", "kinc", "run", "rmt", "--input"],
+        cwd=KINC_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2 and "kinc: error: rmt: option --input needs a value" in proc.stderr
