@@ -5,7 +5,8 @@
 `normalize_spec` takes the seed's JSON shape (``n_cpus``, ``marathon_uri``, ``ip_addr``) or ours (``cpus``,
 ``marathon_url``, ``ip``) and returns one canonical dict, or raises `SpecError` listing every problem with
 the field it is in (``containers[2].cpus``) and the bad value. Nothing is created from an invalid spec: the
-playbooks validate first.
+playbooks validate first. A marathon cluster may name its Mesos agents (``agents``, inventory host names);
+empty means the inventory group ``mesos_agents``.
 """
 
 from __future__ import annotations
@@ -69,8 +70,25 @@ def _cluster(problems: list[str], index: int, raw: Any) -> dict[str, Any] | None
             return None
         # The seed gave the apps endpoint itself; the base URL is what every call needs.
         cluster["marathon_url"] = re.sub(r"/v2/apps/?$", "", url.rstrip("/"))
+        cluster["agents"] = _agents(problems, f"{where}.agents", raw.get("agents"))
+    elif "agents" in raw:
+        problems.append(f"{where}.agents: {raw['agents']!r} is only for marathon clusters (a docker cluster "
+                        "has its docker_host)")
     cluster["docker_host"] = raw.get("docker_host", "localhost")
     return cluster
+
+
+def _agents(problems: list[str], where: str, raw: Any) -> list[str]:
+    """The inventory hosts that are the cluster's Mesos agents; empty means the group mesos_agents."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(host, str) and host.strip() for host in raw):
+        problems.append(f"{where}: {raw!r} must be a list of inventory host names")
+        return []
+    duplicates = sorted({host for host in raw if raw.count(host) > 1})
+    if duplicates:
+        problems.append(f"{where}: {', '.join(duplicates)} listed more than once")
+    return list(raw)
 
 
 def _ports(problems: list[str], where: str, raw: Any) -> list[dict[str, Any]]:
@@ -88,7 +106,8 @@ def _ports(problems: list[str], where: str, raw: Any) -> list[dict[str, Any]]:
         protocol = port.get("protocol", "tcp")
         if protocol not in PROTOCOLS:
             problems.append(f"{here}.protocol: {protocol!r} is not one of tcp, udp, udp,tcp")
-        entry = {"protocol": protocol}
+        # One spelling for both protocols, the one Marathon uses.
+        entry = {"protocol": "udp,tcp" if protocol == "tcp,udp" else protocol}
         for key in ("container_port", "host_port"):
             value = port.get(key, 0 if key == "host_port" else None)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:

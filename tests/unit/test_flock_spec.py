@@ -51,7 +51,7 @@ def problems_of(config: dict) -> list[str]:
 def test_seed_config_is_accepted_as_is() -> None:
     spec = from_seed_config(seed())
     assert [c["id"] for c in spec["clusters"]] == ["chameleon", "azure"]
-    assert spec["clusters"][0] == {"id": "chameleon", "type": "marathon",
+    assert spec["clusters"][0] == {"id": "chameleon", "type": "marathon", "agents": [],
                                    "marathon_url": "http://130.202.88.202:9090", "docker_host": "localhost"}
     assert spec["submitter"]["id"] == "submitter"
     assert [c["id"] for c in spec["executors"]] == ["runner1", "runner2"]
@@ -165,6 +165,42 @@ def test_docker_cluster_defaults() -> None:
     assert spec["executors"][0]["role"] == "executor"
     assert spec["network"]["gateway"] == "10.88.0.6"
     assert spec["submitter"]["ip"] == "10.88.0.2"
+
+
+def test_marathon_cluster_agents() -> None:
+    config = seed()
+    config["clusters"][0]["agents"] = ["chameleon-agent1", "chameleon-agent2"]
+    spec = from_seed_config(config)
+    assert spec["clusters"][0]["agents"] == ["chameleon-agent1", "chameleon-agent2"]
+    assert spec["clusters"][1]["agents"] == []  # the group mesos_agents
+
+
+@pytest.mark.parametrize(
+    ("agents", "expected"),
+    [
+        ("agent1", "clusters[0].agents: 'agent1' must be a list of inventory host names"),
+        (["agent1", ""], "clusters[0].agents: ['agent1', ''] must be a list of inventory host names"),
+        (["a1", "a1"], "clusters[0].agents: a1 listed more than once"),
+    ],
+)
+def test_bad_agents(agents: object, expected: str) -> None:
+    config = seed()
+    config["clusters"][0]["agents"] = agents
+    assert problems_of(config) == [expected]
+
+
+def test_a_docker_cluster_has_no_agents() -> None:
+    config = seed()
+    config["clusters"][1] = {"id": "azure", "type": "docker", "agents": ["a1"]}
+    assert problems_of(config) == [
+        "clusters[1].agents: ['a1'] is only for marathon clusters (a docker cluster has its docker_host)"
+    ]
+
+
+def test_both_protocols_are_spelt_as_marathon_does() -> None:
+    config = seed()
+    config["containers"][0]["ports"][0]["protocol"] = "tcp,udp"
+    assert from_seed_config(config)["submitter"]["ports"][0]["protocol"] == "udp,tcp"
 
 
 def test_a_non_mapping_config_is_refused() -> None:
