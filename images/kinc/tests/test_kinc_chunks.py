@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import messy_matrix, write_gem
+from kinc_testdata import messy_matrix, write_gem
 
 from kinc.pairs import chunk_path
 

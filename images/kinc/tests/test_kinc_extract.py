@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import messy_matrix, write_gem
+from kinc_testdata import messy_matrix, write_gem
 
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
 

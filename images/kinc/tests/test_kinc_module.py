@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import numpy as np
-from conftest import write_gem
+from kinc_testdata import write_gem
 
 MODULE = 100
 BACKGROUND = 600

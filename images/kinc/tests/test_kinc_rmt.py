@@ -126,7 +126,7 @@ def test_reaching_tstop_without_a_chi_of_200_is_an_error(monkeypatch: pytest.Mon
 
 def test_rmt_without_enough_pairs_fails_and_leaves_no_log(tmp_path: Path, kinc) -> None:
     rng = np.random.default_rng(2)
-    from conftest import write_gem
+    from kinc_testdata import write_gem
 
     write_gem(tmp_path / "g.txt", rng.normal(size=(20, 40)).astype(np.float32))
     assert kinc("run", "import-emx", "--input", tmp_path / "g.txt", "--output", tmp_path / "g.emx").code == 0

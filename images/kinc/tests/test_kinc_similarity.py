@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import messy_matrix
+from kinc_testdata import messy_matrix
 from scipy import stats
 
 from kinc.formats import CCM_FORMAT, CMX_FORMAT, open_pairs
