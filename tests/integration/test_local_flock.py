@@ -8,6 +8,7 @@ and the last one tears it down.
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -20,7 +21,8 @@ pytestmark = [pytest.mark.docker]
 
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Federation:
-    fed = Federation(tmp_path_factory.mktemp("flock"), "cftest-local", "10.89.0")
+    # Unique per process, so two test runs on one engine do not tear down each other's pools.
+    fed = Federation(tmp_path_factory.mktemp("flock"), f"cftest-{os.getpid()}", f"10.89.{os.getpid() % 250}")
     fed.playbook("playbooks/teardown.yml")
     provision = fed.playbook("site.yml")
     assert provision.rc == 0, provision.output[-4000:]
@@ -58,17 +60,17 @@ def test_flock_role_second_run_changes_nothing(federation: Federation) -> None:
 def test_check_mode_reports_a_change_and_makes_none(federation: Federation) -> None:
     spec = json.loads(json.dumps(federation.spec))
     spec["flock_containers"][1]["mem"] = 3072
-    before = federation.docker("inspect", "-f", "{{.HostConfig.Memory}}", "cftest-local-executor1").stdout
+    before = federation.docker("inspect", "-f", "{{.HostConfig.Memory}}", f"{federation.name}-executor1").stdout
     check = federation.playbook("kinc.yml", "--tags", "flock", "--check", "--diff",
                                 extra={"flock_containers": spec["flock_containers"]})
     assert check.rc == 0, check.output[-4000:]
     assert check.recap["changed"] >= 1
-    after = federation.docker("inspect", "-f", "{{.HostConfig.Memory}}", "cftest-local-executor1").stdout
+    after = federation.docker("inspect", "-f", "{{.HostConfig.Memory}}", f"{federation.name}-executor1").stdout
     assert before == after == f"{2048 * 1024 * 1024}\n"
 
 
 def test_invalid_spec_names_the_field_and_creates_nothing(tmp_path: Path, docker_engine: None) -> None:
-    fed = Federation(tmp_path, "cftest-invalid", "10.90.0")
+    fed = Federation(tmp_path, f"cftest-invalid-{os.getpid()}", f"10.90.{os.getpid() % 250}")
     spec = fed.spec
     spec["flock_network"]["containers"][2]["ip"] = spec["flock_network"]["containers"][1]["ip"]
     spec["flock_containers"][1]["cpus"] = 0
@@ -76,21 +78,23 @@ def test_invalid_spec_names_the_field_and_creates_nothing(tmp_path: Path, docker
                                           "flock_containers": spec["flock_containers"]})
     assert run.rc != 0
     assert "containers[1].cpus: 0 must be positive" in run.output
-    assert "network.containers[2].ip: 10.90.0.3 is already the address of 'executor1'" in run.output
+    duplicate = spec["flock_network"]["containers"][1]["ip"]
+    assert f"network.containers[2].ip: {duplicate} is already the address of 'executor1'" in run.output
     assert fed.containers() == []
-    assert fed.docker("network", "inspect", "cftest-invalid").returncode != 0
+    assert fed.docker("network", "inspect", fed.name).returncode != 0
 
 
 def test_unauthenticated_client_is_refused(federation: Federation) -> None:
     executor_ip = federation.spec["flock_network"]["containers"][1]["ip"]
-    image = federation.docker("inspect", "-f", "{{.Config.Image}}", "cftest-local-executor1").stdout.strip()
+    image = federation.docker("inspect", "-f", "{{.Config.Image}}", f"{federation.name}-executor1").stdout.strip()
     # The same query from the submitter, whose user holds a token signed with the pool key, succeeds ...
-    allowed = federation.docker("exec", "-u", "condor_pool", "cftest-local-submitter",
+    allowed = federation.docker("exec", "-u", "condor_pool", f"{federation.name}-submitter",
                                 "condor_status", "-pool", executor_ip, "-af", "Name")
     assert allowed.returncode == 0 and "slot1@executor1" in allowed.stdout
     # ... and from a container on the pool network without the key it is refused.
     refused = federation.docker(
-        "run", "--rm", "--network", "cftest-local", "--ip", "10.89.0.200", "--entrypoint", "sh", image, "-c",
+        "run", "--rm", "--network", federation.name, "--ip", executor_ip.rsplit(".", 1)[0] + ".200",
+        "--entrypoint", "sh", image, "-c",
         f"condor_status -pool {executor_ip} -af Name; echo status=$?; "
         f"condor_ping -pool {executor_ip} -type collector WRITE; echo ping=$?")
     assert "status=1" in refused.stdout, refused.stdout + refused.stderr
@@ -109,14 +113,14 @@ def test_pool_key_is_a_secret_file_not_baked_or_in_the_environment(federation: F
         image = json.loads(inspected)[0]["Config"]["Image"]
         history = federation.docker("history", "--no-trunc", image).stdout
         assert key not in history
-    mounted = federation.docker("exec", "cftest-local-executor1", "stat", "-c", "%a %U",
+    mounted = federation.docker("exec", f"{federation.name}-executor1", "stat", "-c", "%a %U",
                                 "/etc/condor/passwords.d/POOL").stdout.split()
     assert mounted == ["600", "root"]
 
 
 def test_a_failing_node_fails_the_play_with_its_error(federation: Federation) -> None:
     bad = "s1\ts2\nG1\t1.0\tnot-a-number\n"
-    federation.docker("exec", "-u", "condor_pool", "cftest-local-submitter", "sh", "-c",
+    federation.docker("exec", "-u", "condor_pool", f"{federation.name}-submitter", "sh", "-c",
                       f"printf '{bad}' > /home/condor_pool/bad.gem", check=True)
     run = federation.playbook("kinc.yml", "--tags", "run", extra={
         "kinc_gem": "/home/condor_pool/bad.gem", "kinc_jobs": 2, "kinc_run_timeout": 300})
@@ -144,6 +148,6 @@ def test_teardown_removes_containers_and_network(federation: Federation) -> None
     down = federation.playbook("playbooks/teardown.yml")
     assert down.rc == 0, down.output[-4000:]
     assert federation.containers() == []
-    assert federation.docker("network", "inspect", "cftest-local").returncode != 0
+    assert federation.docker("network", "inspect", federation.name).returncode != 0
     again = federation.playbook("playbooks/teardown.yml")
     assert again.rc == 0 and again.recap["changed"] == 0, again.output[-4000:]
