@@ -1,4 +1,5 @@
-"""Run the collection's playbooks against a throw-away copy of the embedded default inventory."""
+"""Run the collection's playbooks against a throw-away inventory: a copy of the embedded default, or another
+layout of clusters and hosts, under its own deployment name, network and address range."""
 
 from __future__ import annotations
 
@@ -30,22 +31,50 @@ class PlaybookRun:
     output: str
 
     @property
+    def recaps(self) -> dict[str, dict[str, int]]:
+        """The PLAY RECAP counters of every host."""
+        _, found, recap = self.output.rpartition("PLAY RECAP")
+        assert found, f"no PLAY RECAP in output:\n{self.output[-3000:]}"
+        return {
+            host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counters)}
+            for host, counters in re.findall(r"^(\S+)\s*:\s*(ok=.*)$", recap, flags=re.M)
+        }
+
+    @property
     def recap(self) -> dict[str, int]:
-        match = re.search(r"^localhost\s*:\s*(.*)$", self.output, flags=re.M)
-        assert match, f"no PLAY RECAP in output:\n{self.output[-3000:]}"
-        return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+        """The PLAY RECAP counters summed over all hosts."""
+        total: dict[str, int] = {}
+        for counters in self.recaps.values():
+            for key, value in counters.items():
+                total[key] = total.get(key, 0) + value
+        assert total, f"no host in PLAY RECAP:\n{self.output[-3000:]}"
+        return total
 
 
 class Federation:
-    """A copy of inventory/local under another deployment name, network and address range."""
+    """A copy of inventory/local under another deployment name, network and address range.
 
-    def __init__(self, root: Path, name: str, cidr_prefix: str) -> None:
+    ``layout`` replaces the spec variables of inventory/local (flock_clusters, flock_containers, flock_network
+    and any other group variable) and ``hosts`` its hosts.yml; the network's containers get the addresses
+    <cidr_prefix>.2, .3 ... in order either way."""
+
+    def __init__(
+        self,
+        root: Path,
+        name: str,
+        cidr_prefix: str,
+        *,
+        layout: dict[str, Any] | None = None,
+        hosts: dict[str, Any] | None = None,
+    ) -> None:
         self.root = root
         self.name = name
         self.inventory = root / "inventory" / name
         self.results = root / "results"
         self.secrets = root / "secrets"
         local = yaml.safe_load((REPO / "inventory/local/group_vars/all/flock.yml").read_text())
+        if layout is not None:
+            local = json.loads(json.dumps(layout))
         local["flock_deployment"] = name
         local["flock_network"]["name"] = name
         local["flock_network"]["cidr"] = f"{cidr_prefix}.0/24"
@@ -57,7 +86,10 @@ class Federation:
         local["kinc_results_dir"] = str(self.results)
         self.spec = local
         (self.inventory / "group_vars" / "all").mkdir(parents=True)
-        (self.inventory / "hosts.yml").write_text((REPO / "inventory/local/hosts.yml").read_text())
+        if hosts is None:
+            (self.inventory / "hosts.yml").write_text((REPO / "inventory/local/hosts.yml").read_text())
+        else:
+            (self.inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
         (self.inventory / "group_vars/all/flock.yml").write_text(yaml.safe_dump(local))
 
     def playbook(self, playbook: str, *args: str, extra: dict[str, Any] | None = None) -> PlaybookRun:

@@ -1,0 +1,216 @@
+"""kinc.yml through Marathon: two clouds, each a test double of Marathon's API that starts its apps as
+real containers on this machine's Docker engine, the way Mesos' Docker containerizer would.
+
+The seed's layout: the submitter and executor1 in the first cloud (chameleon, answering as Marathon 1.4.3),
+executor2 in the second (azure, answering as 1.10); every pool pinned to its address on one Docker network
+(flock_marathon_ip_mode docker_network). The federation is brought up once for the module; the tests run
+jobs through it, check that a second run and check mode send no write, and the last one tears it down.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.marathon_double import MarathonApiDouble
+
+from .flock_helpers import Federation
+
+pytestmark = [pytest.mark.docker]
+
+NAME = "cftest-marathon"
+CIDR_PREFIX = "10.92.0"
+LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+# Each cloud's Mesos agent is an inventory host; both run on this machine.
+HOSTS = {
+    "all": {
+        "children": {
+            "docker_hosts": {"hosts": {"localhost": LOCAL}},
+            "mesos_masters": {"hosts": {}},
+            "mesos_agents": {"hosts": {"chameleon-agent": LOCAL, "azure-agent": LOCAL}},
+        }
+    }
+}
+APP_IDS = {"chameleon": ["/cftest-marathon/executor1", "/cftest-marathon/submitter"],
+           "azure": ["/cftest-marathon/executor2"]}
+
+
+def layout(chameleon_url: str, azure_url: str) -> dict[str, Any]:
+    return {
+        "flock_clusters": [
+            # The first cloud names its agent; the second has the group mesos_agents.
+            {"id": "chameleon", "type": "marathon", "marathon_url": chameleon_url + "/v2/apps",
+             "agents": ["chameleon-agent"]},
+            {"id": "azure", "type": "marathon", "marathon_url": azure_url},
+        ],
+        "flock_containers": [
+            {"id": "submitter", "cluster": "chameleon", "role": "submitter", "cpus": 1, "mem": 1024},
+            {"id": "executor1", "cluster": "chameleon", "role": "executor", "cpus": 2, "mem": 2048},
+            {"id": "executor2", "cluster": "azure", "role": "executor", "cpus": 2, "mem": 2048},
+        ],
+        "flock_network": {
+            "name": NAME,
+            "cidr": f"{CIDR_PREFIX}.0/24",
+            "containers": [{"id": "submitter"}, {"id": "executor1"}, {"id": "executor2"}],
+        },
+        "flock_marathon_ip_mode": "docker_network",
+    }
+
+
+def remove_leftovers() -> None:
+    """Containers and the network of an earlier, interrupted run of this module."""
+    names = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=cloudflock.deployment={NAME}"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    if names:
+        subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=True)
+    subprocess.run(["docker", "network", "rm", NAME], capture_output=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def docker_client(docker_engine: None) -> Iterator[Any]:
+    docker = pytest.importorskip("docker")
+    client = docker.from_env()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def clouds(docker_client: Any) -> Iterator[dict[str, MarathonApiDouble]]:
+    remove_leftovers()
+    doubles = {
+        "chameleon": MarathonApiDouble(version="1.4.3", deployment_delay=0.3, agent_host="chameleon-agent",
+                                       docker_client=docker_client, docker_name_prefix="cftest-mesos-"),
+        "azure": MarathonApiDouble(version="1.10.17", deployment_delay=0.3, agent_host="azure-agent",
+                                   docker_client=docker_client, docker_name_prefix="cftest-mesos-"),
+    }
+    for double in doubles.values():
+        double.start()
+    yield doubles
+    for double in doubles.values():
+        double.stop()
+    remove_leftovers()
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory, clouds: dict[str, MarathonApiDouble]) -> Federation:
+    fed = Federation(tmp_path_factory.mktemp("marathon"), NAME, CIDR_PREFIX,
+                     layout=layout(clouds["chameleon"].url, clouds["azure"].url), hosts=HOSTS)
+    provision = fed.playbook("site.yml")
+    assert provision.rc == 0, provision.output[-4000:]
+    return fed
+
+
+def app_ids(double: MarathonApiDouble) -> list[str]:
+    with double._lock:
+        return sorted(double.apps)
+
+
+def test_jobs_flock_to_both_executor_pools_in_two_clouds(
+    federation: Federation, clouds: dict[str, MarathonApiDouble]
+) -> None:
+    run = federation.playbook("kinc.yml", extra={"kinc_test_jobs": 8, "kinc_test_job_seconds": 1})
+    assert run.rc == 0, run.output[-4000:]
+    summary = federation.summary(run)
+    assert summary["jobs_total"] == summary["jobs_done"] == 8
+    assert set(summary["jobs_by_pool"]) == {"executor1", "executor2"}
+    assert all(count > 0 for count in summary["jobs_by_pool"].values())
+    for cloud, double in clouds.items():
+        assert app_ids(double) == APP_IDS[cloud]
+    # Each cloud was written to once per app, and answered in its own API generation.
+    assert [w.method for w in clouds["chameleon"].writes()] == ["POST", "POST"]
+    assert [w.method for w in clouds["azure"].writes()] == ["POST"]
+    submitter = clouds["chameleon"].stored_app("/cftest-marathon/submitter")
+    assert submitter is not None and submitter["container"]["docker"]["network"] == "USER"
+    assert submitter["tasks"][0]["host"] == "chameleon-agent"
+    executor2 = clouds["azure"].stored_app("/cftest-marathon/executor2")
+    assert executor2 is not None and executor2["networks"] == [{"mode": "container", "name": NAME}]
+
+
+def test_pool_containers_carry_hostname_labels_address_and_the_key_read_only(
+    federation: Federation, docker_client: Any
+) -> None:
+    key = (federation.secrets / "pool_signing_key").read_text().strip()
+    found = docker_client.containers.list(filters={"label": f"cloudflock.deployment={NAME}"})
+    by_pool = {c.labels["cloudflock.pool"]: c for c in found}
+    assert sorted(by_pool) == ["executor1", "executor2", "submitter"]
+    for index, pool in enumerate(["submitter", "executor1", "executor2"]):
+        attrs = by_pool[pool].attrs
+        assert attrs["Config"]["Hostname"] == pool
+        assert by_pool[pool].labels["cloudflock.role"] == ("submitter" if pool == "submitter" else "executor")
+        assert attrs["NetworkSettings"]["Networks"][NAME]["IPAddress"] == f"{CIDR_PREFIX}.{index + 2}"
+        (mount,) = [m for m in attrs["Mounts"] if m["Destination"] == "/run/secrets/cloudflock_pool_key"]
+        assert mount["RW"] is False
+        assert mount["Source"].endswith(f"/{NAME}/pool_signing_key")
+        assert key not in json.dumps(attrs)  # the key is a file, never in the environment or arguments
+
+
+def test_second_flock_run_sends_no_write(federation: Federation, clouds: dict[str, MarathonApiDouble]) -> None:
+    for double in clouds.values():
+        double.clear_requests()
+    again = federation.playbook("kinc.yml", "--tags", "flock")
+    assert again.rc == 0, again.output[-4000:]
+    assert again.recap["changed"] == 0, again.output[-4000:]
+    for cloud, double in clouds.items():
+        assert double.writes() == [], cloud
+        assert double.requests, f"{cloud} was not asked about its apps"
+
+
+def test_check_mode_reports_a_change_and_sends_no_write(
+    federation: Federation, clouds: dict[str, MarathonApiDouble]
+) -> None:
+    spec = json.loads(json.dumps(federation.spec))
+    spec["flock_containers"][2]["mem"] = 3072
+    for double in clouds.values():
+        double.clear_requests()
+    check = federation.playbook("kinc.yml", "--tags", "flock", "--check", "--diff",
+                                extra={"flock_containers": spec["flock_containers"]})
+    assert check.rc == 0, check.output[-4000:]
+    assert check.recap["changed"] >= 1, check.output[-4000:]
+    assert '"mem": 3072' in check.output or "mem: 3072" in check.output, check.output[-4000:]
+    for cloud, double in clouds.items():
+        assert double.writes() == [], cloud
+    executor2 = clouds["azure"].stored_app("/cftest-marathon/executor2")
+    assert executor2 is not None and executor2["mem"] == 2048
+
+
+def test_teardown_deletes_the_apps_and_their_containers(
+    federation: Federation, clouds: dict[str, MarathonApiDouble]
+) -> None:
+    down = federation.playbook("playbooks/teardown.yml")
+    assert down.rc == 0, down.output[-4000:]
+    for cloud, double in clouds.items():
+        assert app_ids(double) == [], cloud
+        assert sorted(w.path for w in double.writes() if w.method == "DELETE") == [
+            "/v2/apps" + app_id for app_id in APP_IDS[cloud]
+        ]
+    assert federation.containers() == []
+    assert federation.docker("network", "inspect", NAME).returncode != 0
+    again = federation.playbook("playbooks/teardown.yml")
+    assert again.rc == 0 and again.recap["changed"] == 0, again.output[-4000:]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"containers": {1: {"cpus": 0}}}, "containers[1].cpus: 0 must be positive"),
+        ({"clusters": {1: {"marathon_url": "ftp://azure"}}}, "clusters[1].marathon_url: 'ftp://azure' is not"),
+        ({"clusters": {0: {"agents": ["nowhere-agent"]}}}, "cluster chameleon.agents: nowhere-agent not in the"),
+    ],
+)
+def test_a_bad_spec_fails_before_any_request(tmp_path: Path, change: dict[str, Any], expected: str) -> None:
+    with MarathonApiDouble(version="1.4.3") as chameleon, MarathonApiDouble(version="1.10.17") as azure:
+        spec = layout(chameleon.url, azure.url)
+        for part, entries in change.items():
+            for index, fields in entries.items():
+                spec[f"flock_{part}"][index].update(fields)
+        fed = Federation(tmp_path, "cftest-marathon-invalid", "10.93.0", layout=spec, hosts=HOSTS)
+        run = fed.playbook("kinc.yml")
+        assert run.rc != 0
+        assert expected in run.output, run.output[-4000:]
+        assert chameleon.requests == [] and azure.requests == []
+    assert fed.containers() == []
