@@ -10,21 +10,23 @@ jobs through it, check that a second run and check mode send no write, and the l
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_appdef import build_app_definition
 
 from tests.marathon_double import MarathonApiDouble
+from tests.marathon_double.docker_tasks import run_spec
 
 from .flock_helpers import Federation
 
-pytestmark = [pytest.mark.docker]
-
-NAME = "cftest-marathon"
-CIDR_PREFIX = "10.92.0"
+# Unique per process, so two test runs on one engine leave each other's pools alone.
+NAME = f"cftest-marathon-{os.getpid()}"
+CIDR_PREFIX = f"10.92.{os.getpid() % 250}"
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
 # Each cloud's Mesos agent is an inventory host; both run on this machine.
 HOSTS = {
@@ -36,16 +38,19 @@ HOSTS = {
         }
     }
 }
-APP_IDS = {"chameleon": ["/cftest-marathon/executor1", "/cftest-marathon/submitter"],
-           "azure": ["/cftest-marathon/executor2"]}
+APP_IDS = {"chameleon": [f"/{NAME}/executor1", f"/{NAME}/submitter"], "azure": [f"/{NAME}/executor2"]}
 
 
 def layout(chameleon_url: str, azure_url: str) -> dict[str, Any]:
     return {
         "flock_clusters": [
             # The first cloud names its agent; the second has the group mesos_agents.
-            {"id": "chameleon", "type": "marathon", "marathon_url": chameleon_url + "/v2/apps",
-             "agents": ["chameleon-agent"]},
+            {
+                "id": "chameleon",
+                "type": "marathon",
+                "marathon_url": chameleon_url + "/v2/apps",
+                "agents": ["chameleon-agent"],
+            },
             {"id": "azure", "type": "marathon", "marathon_url": azure_url},
         ],
         "flock_containers": [
@@ -64,8 +69,12 @@ def layout(chameleon_url: str, azure_url: str) -> dict[str, Any]:
 
 def remove_leftovers() -> None:
     """Containers and the network of an earlier, interrupted run of this module."""
-    names = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=cloudflock.deployment={NAME}"],
-                           capture_output=True, text=True, check=True).stdout.split()
+    names = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=cloudflock.deployment={NAME}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     if names:
         subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=True)
     subprocess.run(["docker", "network", "rm", NAME], capture_output=True, check=False)
@@ -83,10 +92,20 @@ def docker_client(docker_engine: None) -> Iterator[Any]:
 def clouds(docker_client: Any) -> Iterator[dict[str, MarathonApiDouble]]:
     remove_leftovers()
     doubles = {
-        "chameleon": MarathonApiDouble(version="1.4.3", deployment_delay=0.3, agent_host="chameleon-agent",
-                                       docker_client=docker_client, docker_name_prefix="cftest-mesos-"),
-        "azure": MarathonApiDouble(version="1.10.17", deployment_delay=0.3, agent_host="azure-agent",
-                                   docker_client=docker_client, docker_name_prefix="cftest-mesos-"),
+        "chameleon": MarathonApiDouble(
+            version="1.4.3",
+            deployment_delay=0.3,
+            agent_host="chameleon-agent",
+            docker_client=docker_client,
+            docker_name_prefix="cftest-mesos-",
+        ),
+        "azure": MarathonApiDouble(
+            version="1.10.17",
+            deployment_delay=0.3,
+            agent_host="azure-agent",
+            docker_client=docker_client,
+            docker_name_prefix="cftest-mesos-",
+        ),
     }
     for double in doubles.values():
         double.start()
@@ -98,8 +117,13 @@ def clouds(docker_client: Any) -> Iterator[dict[str, MarathonApiDouble]]:
 
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory: pytest.TempPathFactory, clouds: dict[str, MarathonApiDouble]) -> Federation:
-    fed = Federation(tmp_path_factory.mktemp("marathon"), NAME, CIDR_PREFIX,
-                     layout=layout(clouds["chameleon"].url, clouds["azure"].url), hosts=HOSTS)
+    fed = Federation(
+        tmp_path_factory.mktemp("marathon"),
+        NAME,
+        CIDR_PREFIX,
+        layout=layout(clouds["chameleon"].url, clouds["azure"].url),
+        hosts=HOSTS,
+    )
     provision = fed.playbook("site.yml")
     assert provision.rc == 0, provision.output[-4000:]
     return fed
@@ -110,6 +134,7 @@ def app_ids(double: MarathonApiDouble) -> list[str]:
         return sorted(double.apps)
 
 
+@pytest.mark.docker
 def test_jobs_flock_to_both_executor_pools_in_two_clouds(
     federation: Federation, clouds: dict[str, MarathonApiDouble]
 ) -> None:
@@ -124,13 +149,14 @@ def test_jobs_flock_to_both_executor_pools_in_two_clouds(
     # Each cloud was written to once per app, and answered in its own API generation.
     assert [w.method for w in clouds["chameleon"].writes()] == ["POST", "POST"]
     assert [w.method for w in clouds["azure"].writes()] == ["POST"]
-    submitter = clouds["chameleon"].stored_app("/cftest-marathon/submitter")
+    submitter = clouds["chameleon"].stored_app(f"/{NAME}/submitter")
     assert submitter is not None and submitter["container"]["docker"]["network"] == "USER"
     assert submitter["tasks"][0]["host"] == "chameleon-agent"
-    executor2 = clouds["azure"].stored_app("/cftest-marathon/executor2")
+    executor2 = clouds["azure"].stored_app(f"/{NAME}/executor2")
     assert executor2 is not None and executor2["networks"] == [{"mode": "container", "name": NAME}]
 
 
+@pytest.mark.docker
 def test_pool_containers_carry_hostname_labels_address_and_the_key_read_only(
     federation: Federation, docker_client: Any
 ) -> None:
@@ -149,6 +175,7 @@ def test_pool_containers_carry_hostname_labels_address_and_the_key_read_only(
         assert key not in json.dumps(attrs)  # the key is a file, never in the environment or arguments
 
 
+@pytest.mark.docker
 def test_second_flock_run_sends_no_write(federation: Federation, clouds: dict[str, MarathonApiDouble]) -> None:
     for double in clouds.values():
         double.clear_requests()
@@ -160,6 +187,7 @@ def test_second_flock_run_sends_no_write(federation: Federation, clouds: dict[st
         assert double.requests, f"{cloud} was not asked about its apps"
 
 
+@pytest.mark.docker
 def test_check_mode_reports_a_change_and_sends_no_write(
     federation: Federation, clouds: dict[str, MarathonApiDouble]
 ) -> None:
@@ -167,17 +195,19 @@ def test_check_mode_reports_a_change_and_sends_no_write(
     spec["flock_containers"][2]["mem"] = 3072
     for double in clouds.values():
         double.clear_requests()
-    check = federation.playbook("kinc.yml", "--tags", "flock", "--check", "--diff",
-                                extra={"flock_containers": spec["flock_containers"]})
+    check = federation.playbook(
+        "kinc.yml", "--tags", "flock", "--check", "--diff", extra={"flock_containers": spec["flock_containers"]}
+    )
     assert check.rc == 0, check.output[-4000:]
     assert check.recap["changed"] >= 1, check.output[-4000:]
     assert '"mem": 3072' in check.output or "mem: 3072" in check.output, check.output[-4000:]
     for cloud, double in clouds.items():
         assert double.writes() == [], cloud
-    executor2 = clouds["azure"].stored_app("/cftest-marathon/executor2")
+    executor2 = clouds["azure"].stored_app(f"/{NAME}/executor2")
     assert executor2 is not None and executor2["mem"] == 2048
 
 
+@pytest.mark.docker
 def test_teardown_deletes_the_apps_and_their_containers(
     federation: Federation, clouds: dict[str, MarathonApiDouble]
 ) -> None:
@@ -194,6 +224,37 @@ def test_teardown_deletes_the_apps_and_their_containers(
     assert again.rc == 0 and again.recap["changed"] == 0, again.output[-4000:]
 
 
+@pytest.mark.parametrize("version", [(1, 4, 3), (1, 10, 17)])
+def test_the_double_runs_docker_parameters_as_docker_run_would(version: tuple[int, ...]) -> None:
+    app = build_app_definition(
+        {
+            "id": "/flock/submitter",
+            "image": "cloudflock/submitter:t",
+            "cpus": 1,
+            "mem": 1024,
+            "parameters": [
+                {"key": "hostname", "value": "submitter"},
+                {"key": "label", "value": "cloudflock.deployment=flock"},
+                {"key": "label", "value": "cloudflock.pool=submitter"},
+                {"key": "volume", "value": "/etc/cloudflock/flock/extra:/run/extra:ro"},
+            ],
+            "volumes": [{"container_path": "/run/secrets/key", "host_path": "/etc/cloudflock/flock/key", "mode": "RO"}],
+            "ip_address": "10.92.0.2",
+            "network_cidr": "10.92.0.0/24",
+            "ip_mode": "docker_network",
+            "network_name": "flocknet",
+        },
+        version,
+    )
+    argv = run_spec(app, "task-1", "mesos-", "agent1", "test").cli()
+    assert argv[argv.index("--net") + 1] == "flocknet" and argv[argv.index("--ip") + 1] == "10.92.0.2"
+    assert argv[argv.index("--hostname") + 1] == "submitter"
+    labels = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--label"]
+    assert {"cloudflock.deployment=flock", "cloudflock.pool=submitter"} <= set(labels)
+    volumes = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-v"]
+    assert volumes == ["/etc/cloudflock/flock/key:/run/secrets/key:ro", "/etc/cloudflock/flock/extra:/run/extra:ro"]
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -208,7 +269,7 @@ def test_a_bad_spec_fails_before_any_request(tmp_path: Path, change: dict[str, A
         for part, entries in change.items():
             for index, fields in entries.items():
                 spec[f"flock_{part}"][index].update(fields)
-        fed = Federation(tmp_path, "cftest-marathon-invalid", "10.93.0", layout=spec, hosts=HOSTS)
+        fed = Federation(tmp_path, f"{NAME}-invalid", f"10.93.{os.getpid() % 250}", layout=spec, hosts=HOSTS)
         run = fed.playbook("kinc.yml")
         assert run.rc != 0
         assert expected in run.output, run.output[-4000:]

@@ -6,7 +6,9 @@ definitions the way Mesos' Docker containerizer starts them (apache/mesos src/do
   MESOS_TASK_ID, MARATHON_APP_ID, HOST, PORT0 ...);
 * ``-p hostPort:containerPort/proto`` for every port mapping (hostPort 0 = Docker picks one);
 * ``--net`` from the network mode (BRIDGE -> bridge, HOST -> host, USER -> the network name);
-* every ``parameters`` entry as ``--key=value`` (``net``/``network`` and ``ip`` included);
+* every ``parameters`` entry as ``--key=value`` (``net``/``network`` and ``ip`` included; ``hostname``,
+  ``label`` and ``volume`` (``HOST:CONTAINER[:ro]``), both repeatable, as ``docker run`` takes them);
+* the app's ``container.volumes`` as binds, read-only for mode ``RO``;
 * ``--privileged`` when asked, ``--name <prefix><uuid>`` (prefix ``mesos-`` like Mesos);
 * the image, then ``args`` after it with the image's entrypoint kept; ``cmd`` becomes ``/bin/sh -c``.
 
@@ -64,6 +66,8 @@ class RunSpec:
         ]
         if self.ip_address:
             argv += ["--ip", self.ip_address]
+        if self.extra.get("hostname"):
+            argv += ["--hostname", self.extra["hostname"]]
         if self.privileged:
             argv.append("--privileged")
         for key, value in sorted(self.environment.items()):
