@@ -1,7 +1,14 @@
 """The analytics behind ``kinc run``, ``kinc chunkrun`` and ``kinc merge``."""
 
-from typing import Any, BinaryIO
+from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import numpy as np
+
+from kinc import plots
 from kinc.atomic import atomic_outputs
 from kinc.errors import KincError
 from kinc.extract import write_network
@@ -10,6 +17,9 @@ from kinc.gem import read_gem
 from kinc.pairs import chunk_path, chunk_range, pair_count
 from kinc.rmt import PrunedMatrices, RmtParams, find_threshold, format_log
 from kinc.similarity import SimilarityParams, pair_header, write_header, write_similarity
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _COPY_BYTES = 1 << 20
 
@@ -112,6 +122,7 @@ def merge(opts: dict[str, Any], chunks: int) -> str:
 
 
 def rmt(opts: dict[str, Any]) -> str:
+    _plot_options(opts, ("plot",))
     params = RmtParams(
         tstart=opts["tstart"],
         tstep=opts["tstep"],
@@ -137,14 +148,49 @@ def rmt(opts: dict[str, Any]) -> str:
         raise KincError(f"{opts['input']}: pair indices outside 0..{genes - 1}")
     pruned = PrunedMatrices(genes, records["x"].astype("int64"), records["y"].astype("int64"), records["r"])
     threshold, steps = find_threshold(pruned, params)
-    with atomic_outputs(opts["log"]) as (out,):
-        out.write(format_log(threshold, steps).encode())
-    return f"rmt: threshold {float(threshold):.6g} after {len(steps)} steps -> {opts['log']}"
+    plot = opts["plot"]
+    with atomic_outputs(opts["log"], *([plot] if plot else [])) as outputs:
+        outputs[0].write(format_log(threshold, steps).encode())
+        if plot:
+            plots.write_png(plots.rmt_figure(steps, float(threshold)), outputs[1])
+    drawn = f", walk drawn in {plot}" if plot else ""
+    return f"rmt: threshold {float(threshold):.6g} after {len(steps)} steps -> {opts['log']}{drawn}"
+
+
+def _plot_options(opts: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+    """The plot options given, each checked to have matplotlib before any work is done."""
+    given = [name for name in names if opts[name]]
+    for name in given:
+        plots.require_matplotlib(name)
+    return given
+
+
+def _r_blocks(cmx: str) -> Iterator[np.ndarray]:
+    corr = open_pairs(cmx, CMX_FORMAT)
+    try:
+        for block in corr.blocks():
+            yield block["r"]
+    finally:
+        corr.close()
 
 
 def extract(opts: dict[str, Any]) -> str:
-    with atomic_outputs(opts["output"]) as (out,):
+    wanted = _plot_options(opts, ("plot-histogram", "plot-degree"))
+    paths = [opts["output"], *(opts[name] for name in wanted)]
+    degrees: Counter[str] = Counter()
+    with atomic_outputs(*paths) as outputs:
         count = write_network(
-            out, opts["format"], opts["emx"], opts["cmx"], opts["ccm"], opts["mincorr"], opts["maxcorr"]
+            outputs[0], opts["format"], opts["emx"], opts["cmx"], opts["ccm"], opts["mincorr"], opts["maxcorr"],
+            degrees,
         )
-    return f"extract: {count} edges ({opts['format']}) -> {opts['output']}"
+        for name, out in zip(wanted, outputs[1:], strict=True):
+            plots.write_png(_extract_figure(name, opts, degrees), out)
+    drawn = "".join(f", {name.removeprefix('plot-')} drawn in {opts[name]}" for name in wanted)
+    return f"extract: {count} edges ({opts['format']}) -> {opts['output']}{drawn}"
+
+
+def _extract_figure(name: str, opts: dict[str, Any], degrees: Counter[str]) -> Figure:
+    if name == "plot-degree":
+        return plots.degree_figure(degrees)
+    counts, edges = plots.similarity_counts(_r_blocks(opts["cmx"]))
+    return plots.histogram_figure(counts, edges, opts["mincorr"])

@@ -1,5 +1,6 @@
 """Write the network: the stored pairs with mincorr <= |r| <= maxcorr, as text, minimal or GraphML."""
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -144,11 +145,27 @@ def write_graphml(out: BinaryIO, edge_iter: Iterator[Edge], genes: list[str]) ->
     return count
 
 
+def _counting(edge_iter: Iterator[Edge], degrees: Counter[str]) -> Iterator[Edge]:
+    for edge in edge_iter:
+        degrees[edge.source] += 1
+        degrees[edge.target] += 1
+        yield edge
+
+
 def write_network(
-    out: BinaryIO, fmt: str, emx: str, cmx: str, ccm: str, mincorr: float, maxcorr: float
+    out: BinaryIO,
+    fmt: str,
+    emx: str,
+    cmx: str,
+    ccm: str,
+    mincorr: float,
+    maxcorr: float,
+    degrees: Counter[str] | None = None,
 ) -> int:
-    """Write the network in ``fmt``; return the number of edges."""
+    """Write the network in ``fmt``; return the number of edges. ``degrees``, if given, counts each gene's edges."""
     edge_iter = edges(emx, cmx, ccm, mincorr, maxcorr)
+    if degrees is not None:
+        edge_iter = _counting(edge_iter, degrees)
     if fmt in ("text", "tidy"):
         return write_text(out, edge_iter)
     if fmt == "minimal":

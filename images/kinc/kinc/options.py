@@ -93,6 +93,7 @@ ANALYTICS: dict[str, dict[str, Option]] = {
         "minpace": Option(parse_int, 10),
         "maxpace": Option(parse_int, 40),
         "bins": Option(parse_int, 60, help="histogram bins over [0, 3)"),
+        "plot": Option(_text, "", help="also draw the walk (chi-square against t) as a PNG here"),
     },
     "extract": {
         "emx": Option(_text, required=True, help="expression matrix (.emx)"),
@@ -102,6 +103,8 @@ ANALYTICS: dict[str, dict[str, Option]] = {
         "output": Option(_text, required=True, help="network file to write"),
         "mincorr": Option(parse_float, 0.85),
         "maxcorr": Option(parse_float, 1.0),
+        "plot-histogram": Option(_text, "", help="also draw the histogram of the stored pairs' r as a PNG here"),
+        "plot-degree": Option(_text, "", help="also draw the network's degree distribution as a PNG here"),
     },
 }
 
@@ -146,7 +149,7 @@ def _names(specs: dict[str, Option]) -> str:
 def describe(analytic: str) -> str:
     lines = [f"options of {analytic}:"]
     for name, spec in ANALYTICS[analytic].items():
-        default = "(required)" if spec.required else f"(default {spec.default})"
+        default = "(required)" if spec.required else f"(default {'none' if spec.default == '' else spec.default})"
         choices = f" [{'|'.join(spec.choices)}]" if spec.choices else ""
         lines.append(f"  --{name}{choices} {default}  {spec.help}".rstrip())
     return "\n".join(lines)
