@@ -222,6 +222,12 @@ def test_teardown_deletes_the_apps_and_their_containers(
     assert federation.docker("network", "inspect", NAME).returncode != 0
     again = federation.playbook("playbooks/teardown.yml")
     assert again.rc == 0 and again.recap["changed"] == 0, again.output[-4000:]
+    # Without its pools the run names the missing app instead of guessing a host.
+    orphan = federation.playbook("kinc.yml", "--tags", "run")
+    assert orphan.rc != 0
+    assert f"The submitter app /{NAME}/submitter of cluster chameleon does not exist" in orphan.output, orphan.output[
+        -4000:
+    ]
 
 
 @pytest.mark.parametrize("version", [(1, 4, 3), (1, 10, 17)])
