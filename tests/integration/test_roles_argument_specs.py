@@ -1,0 +1,182 @@
+"""Each provisioning role refuses bad input before it does anything.
+
+For every role a tiny playbook runs it on localhost with one bad value (a wrong type, a missing required
+variable, a bad choice, or a value only tasks/validate.yml can judge). The run must fail, the failure must
+name the variable, and the failing task must be the first one the role ran (the argument-spec check, or a
+validate.yml assert before any task that changes something), with nothing reported changed. The runs use
+--check as a second guard, so a role that wrongly accepted the input still could not change this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+COLLECTIONS = ROOT / ".collections"
+LINK = COLLECTIONS / "ansible_collections" / "cloudflock" / "htcondor"
+
+# Valid input for each role; each case changes one variable.
+BASE: dict[str, dict[str, Any]] = {
+    "zookeeper": {"zookeeper_cluster_group": "all"},
+    "mesos": {"mesos_cluster_group": "all"},
+    "marathon": {"marathon_cluster_group": "all"},
+    "weave": {"weave_password": "a-long-enough-password", "weave_checksum": "sha256:" + "0" * 64},
+    "overlay": {"overlay_network_cidr": "10.9.0.0/24", "overlay_advertise_address": "127.0.0.1"},
+}
+SPEC_TASK = "Validating arguments against arg spec 'main'"
+
+# (role, case, variable, bad value or None to leave it out, expected words in the message)
+CASES = [
+    ("zookeeper", "wrong type", "zookeeper_client_port", "two-one-eight-one", "zookeeper_client_port"),
+    ("zookeeper", "missing required", "zookeeper_cluster_group", None, "zookeeper_cluster_group"),
+    ("zookeeper", "bad choice", "zookeeper_install_method", "snap", "zookeeper_install_method"),
+    ("mesos", "wrong type", "mesos_agent_docker_kill_orphans", "sometimes", "mesos_agent_docker_kill_orphans"),
+    ("mesos", "missing required", "mesos_cluster_group", None, "mesos_cluster_group"),
+    ("mesos", "bad choice", "mesos_install_method", "rpm", "mesos_install_method"),
+    ("marathon", "wrong type", "marathon_http_port", "http", "marathon_http_port"),
+    ("marathon", "missing required", "marathon_cluster_group", None, "marathon_cluster_group"),
+    ("marathon", "bad choice", "marathon_install_method", "tarball", "marathon_install_method"),
+    ("weave", "wrong type", "weave_service_enabled", "perhaps", "weave_service_enabled"),
+    ("weave", "missing required", "weave_password", None, "weave_password"),
+    ("weave", "bad choice", "weave_service_state", "restarted", "weave_service_state"),
+    ("overlay", "wrong type", "overlay_swarm_port", "swarm", "overlay_swarm_port"),
+    ("overlay", "missing required", "overlay_network_cidr", None, "overlay_network_cidr"),
+    ("overlay", "bad choice", "overlay_join_as", "leader", "overlay_join_as"),
+]
+
+# Rules only validate.yml can check: (role, variable, value, expected words naming variable and value).
+SEMANTIC = [
+    ("zookeeper", "zookeeper_id", 300, "zookeeper_id must be 1-255 (or 0 for the position in the ensemble), got 300"),
+    ("zookeeper", "zookeeper_four_letter_words", ["srvr"], "zookeeper_four_letter_words must contain ruok"),
+    ("mesos", "mesos_master_quorum", 2, "mesos_master_quorum=2 gives a quorum of 2 for 1 masters"),
+    ("mesos", "mesos_agent_containerizers", "mesos", "mesos_agent_containerizers must include docker"),
+    ("mesos", "mesos_zookeeper_url", "http://zk:2181", "mesos_zookeeper_url must look like zk://"),
+    ("marathon", "marathon_http_port", 70000, "marathon_http_port must be a port 1-65535, got 70000"),
+    ("weave", "weave_password", "short", "weave_password is 5 characters long"),
+    ("weave", "weave_checksum", "md5:abc", "weave_checksum must be sha256:<64 hex> or sha512:<128 hex>, got 'md5:abc'"),
+    ("weave", "weave_ipalloc_range", "10.32.0.0/33", "weave_ipalloc_range must be an IPv4 CIDR like 10.32.0.0/12, got '10.32.0.0/33'"),
+    ("weave", "weave_flock_cidr", "10.40.0.0/24", "weave_ipalloc_range 10.32.0.0/12 overlaps the pool network weave_flock_cidr 10.40.0.0/24"),
+    ("overlay", "overlay_network_cidr", "172.16.0.0", "overlay_network_cidr must be an IPv4 CIDR like 172.16.0.0/24, got '172.16.0.0'"),
+    ("overlay", "overlay_advertise_address", "cloud-host", "overlay_advertise_address must be this host's IPv4 address, got 'cloud-host'"),
+]
+
+
+def _inventory(hosts: list[str]) -> dict[str, Any]:
+    local = {h: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable} for h in hosts}
+    return {"all": {"children": {g: {"hosts": local} for g in ("mesos_masters", "mesos_agents", "docker_hosts")}}}
+
+
+def _run_role(tmp_path: Path, role: str, role_vars: dict[str, Any], hosts: list[str] | None = None) -> dict[str, Any]:
+    """Run the role in check mode with the json callback; return the parsed report."""
+    if not LINK.exists():
+        LINK.parent.mkdir(parents=True, exist_ok=True)
+        LINK.symlink_to(Path("../../.."))
+    hosts = hosts or ["localhost"]
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(_inventory(hosts)))
+    play = [{
+        "name": f"Run {role} with bad input",
+        "hosts": "all",
+        "gather_facts": False,
+        "tasks": [{
+            "name": f"Apply {role}",
+            "ansible.builtin.include_role": {"name": f"cloudflock.htcondor.{role}"},
+            "vars": role_vars,
+        }],
+    }]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+    })
+    proc = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "--check", "-i", "inventory.yml", "play.yml"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.stdout.strip(), f"no report from ansible-playbook (rc {proc.returncode}): {proc.stderr}"
+    report = json.loads(proc.stdout[proc.stdout.index("{"):])
+    report["rc"] = proc.returncode
+    return report
+
+
+def _role_tasks(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(task name, per-host results) of every task that ran, the include itself left out."""
+    ran = []
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"].startswith("Apply "):
+                continue
+            # "cloudflock.htcondor.weave : Check ..." -> "Check ..."
+            ran.append((task["task"]["name"].split(" : ", 1)[-1], task["hosts"]))
+    return ran
+
+
+def _assert_refused(report: dict[str, Any], first_task: str | None, words: str) -> None:
+    assert report["rc"] != 0, "the role accepted the input"
+    ran = _role_tasks(report)
+    failed = [(name, r) for name, results in ran for r in results.values() if r.get("failed")]
+    assert failed, f"no task failed; tasks that ran: {[name for name, _ in ran]}"
+    name, result = failed[0]
+    assert words in result.get("msg", ""), f"message does not name the variable: {result.get('msg')!r}"
+    if first_task is not None:
+        assert name.startswith(first_task), f"failed in {name!r}, not in the argument-spec check"
+    # Nothing ran before the failure that reported a change, and nothing ran after it.
+    assert ran[-1][0] == name, f"tasks ran after the failure: {[n for n, _ in ran]}"
+    assert all(not r.get("changed") for _, results in ran for r in results.values())
+    assert all(stats.get("changed", 0) == 0 for stats in report["stats"].values()), report["stats"]
+
+
+@pytest.mark.parametrize(("role", "case", "variable", "value", "words"), CASES,
+                         ids=[f"{c[0]}-{c[1].replace(' ', '-')}" for c in CASES])
+def test_argument_spec_refuses(tmp_path: Path, role: str, case: str, variable: str, value: Any, words: str) -> None:
+    role_vars = dict(BASE[role])
+    if value is None:
+        role_vars.pop(variable)
+    else:
+        role_vars[variable] = value
+    report = _run_role(tmp_path, role, role_vars)
+    _assert_refused(report, SPEC_TASK, words)
+
+
+@pytest.mark.parametrize(("role", "variable", "value", "words"), SEMANTIC,
+                         ids=[f"{s[0]}-{s[1]}" for s in SEMANTIC])
+def test_validate_refuses(tmp_path: Path, role: str, variable: str, value: Any, words: str) -> None:
+    role_vars = dict(BASE[role], **{variable: value})
+    if variable == "weave_flock_cidr":
+        role_vars["weave_ipalloc_range"] = "10.32.0.0/12"
+    report = _run_role(tmp_path, role, role_vars)
+    _assert_refused(report, None, words)
+    names = [name for name, _ in _role_tasks(report)]
+    assert names[0].startswith(SPEC_TASK), names
+
+
+def test_zookeeper_refuses_an_even_ensemble(tmp_path: Path) -> None:
+    report = _run_role(tmp_path, "zookeeper", BASE["zookeeper"], hosts=["zk-a", "zk-b"])
+    _assert_refused(report, None, "has 2 members")
+    assert "a quorum needs an odd count" in str(report)
+
+
+@pytest.mark.parametrize("role", sorted(BASE))
+def test_valid_input_passes_validation(tmp_path: Path, role: str) -> None:
+    """The base input is valid: the checks pass and the role goes on (in check mode) past validation."""
+    role_vars = dict(BASE[role], **{f"{role}_service_manage": False}) if role != "overlay" else dict(BASE[role])
+    report = _run_role(tmp_path, role, role_vars)
+    ran = _role_tasks(report)
+    assert ran and ran[0][0].startswith(SPEC_TASK)
+    spec_result = ran[0][1]["localhost"]
+    assert not spec_result.get("failed"), spec_result
+    checks = [(n, r["localhost"]) for n, r in ran if n.startswith("Check ")]
+    assert checks and all(not r.get("failed") for _, r in checks), checks
