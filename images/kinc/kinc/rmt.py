@@ -184,3 +184,27 @@ class NoThreshold(KincError):
 
 def format_log(threshold: np.float32, steps: list[Step]) -> str:
     return "".join(step.log_line() + "\n" for step in steps) + f"{float(threshold):.6g}\n"
+
+
+def parse_log(text: str, path: str = "rmt log") -> tuple[float, list[Step]]:
+    """The threshold and the steps back from a log written by :func:`format_log` (for redrawing a walk)."""
+    lines = text.splitlines()
+    if not lines:
+        raise KincError(f"{path}: empty, expected step lines and a threshold")
+    steps = [_parse_step(line, number, path) for number, line in enumerate(lines[:-1], start=1)]
+    try:
+        threshold = float(lines[-1])
+    except ValueError:
+        raise KincError(f"{path}: line {len(lines)}: expected the threshold, got {lines[-1]!r}") from None
+    return threshold, steps
+
+
+def _parse_step(line: str, number: int, path: str) -> Step:
+    fields = line.split("\t")
+    try:
+        if len(fields) != 4:
+            raise ValueError(f"{len(fields)} fields")
+        t, size, unique, chi = float(fields[0]), int(fields[1]), int(fields[2]), float(fields[3])
+    except ValueError:
+        raise KincError(f"{path}: line {number}: expected t, size, unique, chi; got {line!r}") from None
+    return Step(np.float32(t), size, unique, None if chi < 0 else chi)
