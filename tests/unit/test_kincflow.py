@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 _PATH = Path(__file__).resolve().parents[2] / "images" / "submitter" / "workflow" / "kincflow.py"
+_EXTRACT_JOB = _PATH.parent / "extract-job"
 
 
 @pytest.fixture()
@@ -54,7 +58,7 @@ NODE_STATUS = """[
 def options(**overrides: object) -> argparse.Namespace:
     values = dict(chunks=3, gem=None, threshold=None, corrmethod="spearman", minsamp=30, minexpr="-inf",
                   maxexpr="inf", preout="true", mincorr=0.5, maxcorr=1.0, nan="NA", request_memory=512,
-                  retries=2, mode="kinc", job_seconds=1.0)
+                  retries=2, mode="kinc", job_seconds=1.0, plots=True)
     values.update(overrides)
     return argparse.Namespace(**values)
 
@@ -120,3 +124,74 @@ def test_summary_counts_jobs_per_pool_from_the_records(kincflow, tmp_path: Path)
     assert summary["jobs_by_pool"] == {"executor1": 2, "executor2": 1}
     assert summary["jobs_done"] == 3 and summary["job_runtime_s"] == 7.5
     assert (run / "summary.json").exists()
+
+
+def _arguments(submit_file: Path) -> str:
+    line = next(line for line in submit_file.read_text().splitlines() if line.startswith("arguments = "))
+    return line.removeprefix("arguments = ").strip('"')
+
+
+def test_rmt_and_extract_draw_their_plots_by_default(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    run = kincflow.build_run(options(gem=str(gem)))
+    assert _arguments(run / "rmt.sub") == "run rmt --input network.cmx --log rmt.log --plot rmt.png"
+    assert _arguments(run / "extract.sub") == ""
+    assert json.loads((run / "run.json").read_text())["plots"] is True
+
+
+def test_no_plots_leaves_the_plot_options_out(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    run = kincflow.build_run(options(gem=str(gem), plots=False))
+    assert "--plot" not in _arguments(run / "rmt.sub")
+    assert _arguments(run / "extract.sub") == "--no-plots"
+    fixed = kincflow.build_run(options(gem=str(gem), plots=False, threshold=0.9))
+    assert _arguments(fixed / "extract.sub") == "--no-plots 0.9"
+
+
+def test_submit_parses_no_plots(kincflow) -> None:
+    parser = kincflow._parser()
+    assert parser.parse_args(["submit", "4"]).plots is True
+    assert parser.parse_args(["submit", "4", "--no-plots"]).plots is False
+
+
+def _run_extract_job(tmp_path: Path, *args: str) -> list[str]:
+    """Run extract-job in tmp_path with a stand-in kinc that records its arguments, one per line."""
+    stub = tmp_path / "kinc-stub"
+    stub.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > kinc-args\n')
+    stub.chmod(0o755)
+    (tmp_path / "rmt.log").write_text("0.99\t1\t1\t-1\n0.831002\n")
+    subprocess.run(["sh", str(_EXTRACT_JOB), *args], cwd=tmp_path, check=True,
+                   env={**os.environ, "KINC": str(stub)})
+    return (tmp_path / "kinc-args").read_text().splitlines()
+
+
+def test_extract_job_draws_the_histogram_and_degrees_with_rmts_threshold(tmp_path: Path) -> None:
+    argv = _run_extract_job(tmp_path)
+    assert argv[:2] == ["run", "extract"]
+    assert argv[argv.index("--mincorr") + 1] == "0.831002"
+    assert argv[argv.index("--plot-histogram") + 1] == "similarity-histogram.png"
+    assert argv[argv.index("--plot-degree") + 1] == "degree-distribution.png"
+    assert (tmp_path / "threshold.txt").read_text() == "0.831002\n"
+
+
+def test_extract_job_without_plots_takes_the_fixed_threshold(tmp_path: Path) -> None:
+    argv = _run_extract_job(tmp_path, "--no-plots", "0.9")
+    assert argv[argv.index("--mincorr") + 1] == "0.9"
+    assert not any(arg.startswith("--plot") for arg in argv)
+
+
+def test_summary_lists_the_plots_the_run_drew(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    run = kincflow.build_run(options(gem=str(gem), chunks=1))
+    (run / "chunk-0.meta.json").write_text('{"chunk": 0, "pool": "executor1", "exit_code": 0, "start": 1, "end": 2}')
+    (run / "threshold.txt").write_text("0.831002\n")
+    (run / "network.txt").write_text("Source\tTarget\tSimilarity_Score\nG2\tG1\t0.9\n")
+    for name in ("rmt.png", "degree-distribution.png"):
+        (run / name).write_bytes(b"\x89PNG\r\n\x1a\n")
+    summary = kincflow.summarize(run.name)
+    assert summary["plots"] == {"rmt": "rmt.png", "degree_distribution": "degree-distribution.png"}
+    assert json.loads((run / "summary.json").read_text())["plots"] == summary["plots"]
+    assert summary["edges"] == 1 and summary["threshold"] == 0.831002

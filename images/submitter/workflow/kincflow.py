@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The KINC workflow on HTCondor: a DAGMan DAG that splits KINC's similarity over N jobs.
 
-  submit N [GEM] [--threshold T] [--corrmethod pearson|spearman] [--test-jobs ...]
+  submit N [GEM] [--threshold T] [--corrmethod pearson|spearman] [--no-plots] [--test-jobs ...]
       Builds the DAG in ~/runs/<run id>/, submits it and prints the run id (JSON with --json).
   status RUN_ID [--json]
       Progress: DAG nodes done/failed, jobs idle/running/done, jobs per executor pool, the failing
@@ -13,6 +13,8 @@ DAG: import (local) -> chunk0..chunkN-1 (flock to the executor pools) -> merge -
 threshold) -> extract -> summary, the bookkeeping nodes in the local universe on the submitter.
 Each chunk job records where it ran (its pool, host, times) in chunk-<i>.meta.json, which comes back
 with its output; the summary counts jobs per pool from those records.
+Unless --no-plots, rmt and extract also draw PNGs in the run directory (PLOTS); the summary lists those
+that exist under "plots".
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ DEFAULT_GEM = Path(os.environ.get("KINCFLOW_DEFAULT_GEM", "/usr/share/cloudflock
 NODE_STATES = {0: "not_ready", 1: "ready", 2: "prerun", 3: "submitted", 4: "postrun", 5: "done", 6: "error",
                7: "futile"}
 JOB_STATES = {1: "idle", 2: "running", 3: "removed", 4: "done", 5: "held", 6: "transferring", 7: "suspended"}
+# The payload's pictures, by summary key: rmt draws the first, extract the other two.
+PLOTS = {"rmt": "rmt.png", "similarity_histogram": "similarity-histogram.png",
+         "degree_distribution": "degree-distribution.png"}
 
 
 class FlowError(RuntimeError):
@@ -107,7 +112,7 @@ def build_run(options: argparse.Namespace) -> Path:
         if not gem.is_file():
             raise FlowError(f"GEM {str(gem)!r} is not a readable file")
         record.update(gem=str(gem), corrmethod=options.corrmethod, threshold=options.threshold,
-                      minsamp=options.minsamp, mincorr=options.mincorr)
+                      minsamp=options.minsamp, mincorr=options.mincorr, plots=options.plots)
         kinc = "/usr/local/bin/kinc"
         _write(run / "import.sub", _submit_file(
             kinc, f"run import-emx --input {gem} --output input.emx --nan {options.nan}",
@@ -117,12 +122,13 @@ def build_run(options: argparse.Namespace) -> Path:
         _write(run / "merge.sub", _submit_file(
             kinc, f"merge {chunks} similarity {job_args}", universe="local", name="merge"))
         if options.threshold is None:
+            plot = f" --plot {PLOTS['rmt']}" if options.plots else ""
             _write(run / "rmt.sub", _submit_file(
-                kinc, "run rmt --input network.cmx --log rmt.log", universe="local", name="rmt"))
+                kinc, f"run rmt --input network.cmx --log rmt.log{plot}", universe="local", name="rmt"))
+        extract_args = ([] if options.plots else ["--no-plots"]) + (
+            [] if options.threshold is None else [str(options.threshold)])
         _write(run / "extract.sub", _submit_file(
-            str(WORKFLOW / "extract-job"),
-            f"{'' if options.threshold is None else options.threshold}",
-            universe="local", name="extract"))
+            str(WORKFLOW / "extract-job"), " ".join(extract_args), universe="local", name="extract"))
         nodes = ["JOB import import.sub"]
         nodes += [f"JOB chunk{i} chunk.sub\nVARS chunk{i} chunk=\"{i}\" chunks=\"{chunks}\" mode=\"kinc\" "
                   f"job_args=\"{job_args}\"" for i in range(chunks)]
@@ -294,6 +300,7 @@ def summarize(run_id: str) -> dict:
             threshold=float(threshold_file.read_text().strip()) if threshold_file.exists() else None,
             threshold_source="fixed" if record.get("threshold") is not None else "rmt",
             edges=edges, genes=genes, network="network.txt",
+            plots={key: name for key, name in PLOTS.items() if (run / name).is_file()},
         )
     _write(run / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
@@ -314,6 +321,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--mincorr", type=float, default=0.5)
     sub.add_argument("--maxcorr", type=float, default=1.0)
     sub.add_argument("--nan", default="NA")
+    sub.add_argument("--no-plots", dest="plots", action="store_false",
+                     help=f"skip the PNGs rmt and extract draw by default ({', '.join(PLOTS.values())})")
     sub.add_argument("--request-memory", type=int, default=512, help="MB per similarity job")
     sub.add_argument("--retries", type=int, default=2, help="DAGMan retries per node")
     sub.add_argument("--test-jobs", dest="test_jobs", type=int,
