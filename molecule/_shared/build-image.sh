@@ -4,9 +4,14 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 tag=${1:-${CFMOL_IMAGE:-cfmol-systemd:trixie}}
-base=${CFMOL_BASE_IMAGE:-cloudflock/base:trixie-manual}
-if ! docker image inspect "$base" >/dev/null 2>&1; then
-    echo "base image $base is missing: build it first (see DEVELOPERS.md, 'Host containers for molecule')" >&2
+base=${CFMOL_BASE_IMAGE:-}
+if [ -z "$base" ]; then
+    for candidate in cloudflock/base:trixie cloudflock/base:trixie-manual; do
+        if docker image inspect "$candidate" >/dev/null 2>&1; then base=$candidate; break; fi
+    done
+fi
+if [ -z "$base" ] || ! docker image inspect "$base" >/dev/null 2>&1; then
+    echo "no base image: make provision builds cloudflock/base:trixie, or set CFMOL_BASE_IMAGE (see DEVELOPERS.md)" >&2
     exit 1
 fi
 docker build --quiet --build-arg "BASE_IMAGE=$base" -t "$tag" "$here" >/dev/null
