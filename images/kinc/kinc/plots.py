@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 HISTOGRAM_BINS = 100  # over [-1, 1]: bins of 0.02
-_SIZE = (8.0, 4.5)  # inches; 800 x 450 pixels at _DPI
+_SIZE = (6.4, 4.0)  # inches; 640 x 400 pixels at _DPI
 _DPI = 100
 _COLOR = "#1f77b4"
 _THRESHOLD_COLOR = "#d62728"

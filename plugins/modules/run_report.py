@@ -1,0 +1,98 @@
+#!/usr/bin/python
+# Copyright: cloudflock developers
+# Apache License 2.0 (see LICENSE)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: run_report
+short_description: Draw a KINC run's timeline and write its static report.html
+version_added: 0.1.0
+description:
+  - Reads a run directory fetched back by kinc.yml (C(summary.json), C(network.txt) and the PNGs the
+    workflow drew) and writes two files into it, C(timeline.png) and C(report.html).
+  - The timeline has a lane per executor pool and a bar per similarity job from its start to its end,
+    relative to the run's submission and coloured by pool, so first-come first-served flocking and idle
+    slots show at a glance.
+  - C(report.html) is one static page with inline CSS and no external assets; it shows the summary, every
+    picture present in the run directory (by relative name) and the top edges of the network by absolute
+    similarity, and opens from disk.
+  - A file is rewritten only when its content would change, so a second run reports C(changed=false).
+  - Needs matplotlib in the Python that runs the module; run it on the controller with the
+    controller's interpreter (see the example).
+options:
+  run_dir:
+    description: The run directory, C(<kinc_results_dir>/<run id>).
+    type: path
+    required: true
+  top_edges:
+    description: How many edges the report lists, strongest first.
+    type: int
+    default: 25
+attributes:
+  check_mode:
+    support: full
+    details: Renders everything in memory, writes nothing, and reports whether a file would change.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+author:
+  - cloudflock developers
+"""
+
+EXAMPLES = r"""
+- name: Write the run's timeline and report
+  cloudflock.htcondor.run_report:
+    run_dir: "{{ kinc_results_dir }}/{{ kinc_run_id }}"
+    top_edges: 50
+  delegate_to: localhost
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+"""
+
+RETURN = r"""
+files:
+  description: The files the module makes, written or not.
+  returned: success
+  type: list
+  elements: str
+  sample: [/srv/results/kinc-20261125-082004-527614/timeline.png, /srv/results/kinc-20261125-082004-527614/report.html]
+written:
+  description: The files actually (re)written; empty in check mode and when everything was up to date.
+  returned: success
+  type: list
+  elements: str
+report:
+  description: The path of report.html.
+  returned: success
+  type: str
+  sample: /srv/results/kinc-20261125-082004-527614/report.html
+"""
+
+from pathlib import Path
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.run_report import ReportError, write_report
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            run_dir=dict(type="path", required=True),
+            top_edges=dict(type="int", default=25),
+        ),
+        supports_check_mode=True,
+    )
+    run_dir = Path(module.params["run_dir"])
+    try:
+        result = write_report(run_dir, module.params["top_edges"], check_mode=module.check_mode)
+    except ReportError as error:
+        module.fail_json(msg=str(error))
+    except OSError as error:
+        module.fail_json(msg=f"run_dir {str(run_dir)!r}: {error}")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

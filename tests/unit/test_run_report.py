@@ -1,0 +1,306 @@
+"""The run report: the timeline has a bar per job on its pool's lane; report.html is static, escaped and
+references only files of the run directory; the module writes only what changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.run_report import (
+    REPORT,
+    TIMELINE,
+    ReportError,
+    build_report,
+    job_bars,
+    pool_lanes,
+    read_edges,
+    render_png,
+    slot_tracks,
+    timeline_figure,
+    write_report,
+)
+
+SUBMITTED = 1_795_594_804.0
+# chunk, pool, slot, start, end (seconds after submission)
+JOBS = [
+    (0, "executor1", "slot1@executor1", 10.0, 13.0),
+    (1, "executor1", "slot2@executor1", 10.1, 12.5),
+    (2, "executor2", "slot1@executor2", 11.0, 15.0),
+    (3, "executor2", "slot2@executor2", 11.2, 14.0),
+    (4, "executor1", "slot2@executor1", 14.0, 18.0),
+    (5, "executor1", "slot1@executor1", 14.5, 17.0),
+    (6, "executor2", "slot1@executor2", 16.0, 19.5),
+]
+
+
+def summary(jobs: list[tuple[int, str, str | None, float, float]] = JOBS, **overrides: object) -> dict:
+    record = {
+        "run_id": "kinc-20261125-082004-527614", "mode": "kinc", "jobs_total": len(jobs), "jobs_done": len(jobs),
+        "jobs_by_pool": {"executor1": 4, "executor2": 3}, "executor_pools": ["executor1", "executor2", "executor3"],
+        "submitted_at": SUBMITTED, "finished_at": SUBMITTED + 30.0, "makespan_s": 30.0, "job_runtime_s": 22.1,
+        "threshold": 0.831002, "threshold_source": "rmt", "edges": 3, "genes": 4, "network": "network.txt",
+        "pool_ready_s": None,
+        "jobs": [{"chunk": c, "chunks": len(jobs), "pool": p, "slot": s, "host": p, "exit_code": 0,
+                  "start": SUBMITTED + a, "end": SUBMITTED + b} for c, p, s, a, b in jobs],
+    }
+    record.update(overrides)
+    return record
+
+
+def job_patches(figure) -> list:
+    return [patch for patch in figure.axes[0].patches if patch.get_gid() == "job"]
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a well-formed PNG: signature, IHDR first, every CRC right, IEND last."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    offset, kinds = 8, []
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        body = data[offset + 8:offset + 8 + length]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", data[offset + 8 + length:offset + 12 + length])[0]
+        kinds.append(kind)
+        if kind == b"IHDR":
+            size = struct.unpack(">II", body[:8])
+        offset += 12 + length
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and b"IDAT" in kinds
+    return size
+
+
+def network_text(rows: list[tuple[str, str, str]]) -> str:
+    header = "Source\tTarget\tSimilarity_Score\tInteraction\tCluster_Index\tCluster_Size\tSamples\n"
+    return header + "".join(f"{s}\t{t}\t{r}\tco\t1\t5\t11111\n" for s, t, r in rows)
+
+
+@pytest.fixture()
+def run_dir(tmp_path: Path) -> Path:
+    run = tmp_path / "kinc-20261125-082004-527614"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps(summary()))
+    (run / "network.txt").write_text(network_text([("G2", "G1", "0.9"), ("G3", "G1", "-0.95"), ("G4", "G3", "0.86")]))
+    (run / "rmt.log").write_text("0.99\t1\t1\t-1\n0.831002\n")
+    (run / "rmt.png").write_bytes(render_png(timeline_figure(summary())))  # any PNG will do
+    return run
+
+
+class Page(HTMLParser):
+    """Every src/href, the tags used, the text, and the rows of the edges table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.references: list[str] = []
+        self.tags: set[str] = set()
+        self.text: list[str] = []
+        self.rows: list[list[str]] = []
+        self._table = ""
+        self._row: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        values = dict(attrs)
+        self.references += [values[key] or "" for key in ("src", "href") if key in values]
+        if tag == "table":
+            self._table = values.get("class") or ""
+        elif tag == "tr" and self._table == "edges":
+            self._row = []
+        elif tag == "td" and self._row is not None:
+            self._row.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tr" and self._row:
+            self.rows.append(self._row)
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._row:
+            self._row[-1] += data
+
+
+def parse(run: Path) -> Page:
+    page = Page()
+    page.feed((run / REPORT).read_text(encoding="utf-8"))
+    return page
+
+
+# ------------------------------------------------------------------------------------------ timeline
+
+
+def test_timeline_has_a_bar_per_job_on_its_pools_lane() -> None:
+    figure = timeline_figure(summary())
+    bars = job_patches(figure)
+    assert len(bars) == len(JOBS)
+    lanes = pool_lanes(summary(), job_bars(summary()))
+    assert lanes == ["executor1", "executor2", "executor3"]
+    for bar, (_, pool, _, start, end) in zip(sorted(bars, key=lambda b: b.get_x()), sorted(JOBS, key=lambda j: j[3]),
+                                             strict=True):
+        assert bar.get_x() == pytest.approx(start) and bar.get_width() == pytest.approx(end - start)
+        lane = lanes.index(pool)
+        assert lane - 0.5 < bar.get_y() < bar.get_y() + bar.get_height() < lane + 0.5
+    colours = {tuple(bar.get_facecolor()) for bar in bars}
+    assert len(colours) == 2  # one per pool that ran jobs
+
+
+def test_each_slot_has_its_own_track_so_concurrent_jobs_do_not_overlap() -> None:
+    bars = job_patches(timeline_figure(summary()))
+    for a in bars:
+        for b in bars:
+            if a is not b and a.get_x() < b.get_x() + b.get_width() and b.get_x() < a.get_x() + a.get_width():
+                assert a.get_y() + a.get_height() <= b.get_y() or b.get_y() + b.get_height() <= a.get_y()
+
+
+def test_jobs_without_slots_are_packed_into_as_few_tracks_as_overlap_needs() -> None:
+    bars = job_bars(summary([(0, "p", None, 0, 5), (1, "p", None, 1, 3), (2, "p", None, 3, 6), (3, "p", None, 5, 7)]))
+    tracks, count = slot_tracks(bars)
+    assert count == 2
+    assert [tracks[id(bar)] for bar in bars] == [0, 1, 1, 0]
+
+
+def test_a_pool_without_jobs_keeps_its_lane() -> None:
+    labels = [label.get_text() for label in timeline_figure(summary()).axes[0].get_yticklabels()]
+    assert labels == ["executor1\n4 jobs", "executor2\n3 jobs", "executor3\n0 jobs"]
+
+
+def test_timeline_renders_to_a_plausible_png() -> None:
+    data = render_png(timeline_figure(summary()))
+    width, height = png_size(data)
+    assert 800 <= width <= 2000 and 300 <= height <= 1200
+    assert len(data) > 10_000
+
+
+def test_a_summary_without_jobs_still_draws_a_timeline() -> None:
+    figure = timeline_figure(summary([]))
+    assert job_patches(figure) == []
+    assert "no job records in summary.json" in [text.get_text() for text in figure.axes[0].texts]
+
+
+def test_a_job_without_times_is_named() -> None:
+    broken = summary()
+    del broken["jobs"][2]["end"]
+    with pytest.raises(ReportError, match=r"jobs\[2\] needs pool, start and end"):
+        timeline_figure(broken)
+
+
+# ---------------------------------------------------------------------------------------------- html
+
+
+def test_report_references_only_files_of_the_run_directory(run_dir: Path) -> None:
+    write_report(run_dir)
+    page = parse(run_dir)
+    assert {"timeline.png", "rmt.png", "network.txt", "summary.json", "rmt.log"} <= set(page.references)
+    for reference in page.references:
+        target = (run_dir / reference).resolve()
+        assert target.is_file(), reference
+        assert target.parent == run_dir.resolve(), reference
+    assert "degree-distribution.png" not in page.references  # not drawn in this run
+    assert not page.tags & {"script", "link", "iframe", "object"}
+
+
+def test_every_picture_in_the_run_directory_is_shown(run_dir: Path) -> None:
+    for name in ("similarity-histogram.png", "degree-distribution.png"):
+        shutil.copy(run_dir / "rmt.png", run_dir / name)
+    write_report(run_dir)
+    images = [ref for ref in parse(run_dir).references if ref.endswith(".png")]
+    assert images == ["timeline.png", "rmt.png", "similarity-histogram.png", "degree-distribution.png"]
+
+
+def test_gene_names_and_summary_values_are_escaped(run_dir: Path) -> None:
+    names = ("<b>G&1</b>", 'G"2\'<i>')
+    (run_dir / "network.txt").write_text(network_text([(names[0], names[1], "0.99")]))
+    (run_dir / "summary.json").write_text(json.dumps(summary(gem="/data/<script>alert(1)</script>.txt")))
+    write_report(run_dir)
+    raw = (run_dir / REPORT).read_text()
+    assert "<b>" not in raw and "<i>" not in raw and "<script>" not in raw
+    assert "&lt;b&gt;G&amp;1&lt;/b&gt;" in raw
+    page = parse(run_dir)
+    assert page.rows == [["1", names[0], names[1], "0.99", "5"]]
+    assert "/data/<script>alert(1)</script>.txt" in page.text
+    assert not page.tags & {"b", "i", "script"}
+
+
+def test_top_edges_are_the_strongest_by_absolute_score_in_order(run_dir: Path) -> None:
+    scores = [0.86, -0.99, 0.91, 0.97, -0.88, 0.99, 0.9, -0.93, 0.87, 0.95, 0.92, -0.97]
+    rows = [(f"G{i + 1}", "G0", f"{score:g}") for i, score in enumerate(scores)]
+    (run_dir / "network.txt").write_text(network_text(rows))
+    write_report(run_dir, top_edges=5)
+    table = parse(run_dir).rows
+    assert [row[0] for row in table] == ["1", "2", "3", "4", "5"]
+    # ties in file order: -0.99 (line 2) before 0.99 (line 6), 0.97 (line 4) before -0.97 (line 12)
+    assert [(row[1], row[3]) for row in table] == [("G2", "-0.99"), ("G6", "0.99"), ("G4", "0.97"),
+                                                   ("G12", "-0.97"), ("G10", "0.95")]
+    assert "5 of 12 edges" in "".join(parse(run_dir).text)
+
+
+def test_read_edges_counts_every_edge_and_keeps_n(tmp_path: Path) -> None:
+    network = tmp_path / "network.txt"
+    network.write_text(network_text([(f"G{i}", "G0", f"{0.5 + i / 100:g}") for i in range(1, 41)]))
+    edges, total = read_edges(network, 25)
+    assert total == 40 and len(edges) == 25
+    assert [edge.magnitude for edge in edges] == sorted((edge.magnitude for edge in edges), reverse=True)
+    assert read_edges(network, 0) == ([], 40)
+
+
+def test_a_bad_score_is_named_with_its_line(tmp_path: Path) -> None:
+    network = tmp_path / "network.txt"
+    network.write_text(network_text([("G1", "G0", "0.9"), ("G2", "G0", "high")]))
+    with pytest.raises(ReportError, match=r"network.txt: line 3: .*'high'"):
+        read_edges(network, 5)
+
+
+def test_a_test_run_without_network_has_no_edges_table(run_dir: Path) -> None:
+    (run_dir / "network.txt").unlink()
+    (run_dir / "summary.json").write_text(json.dumps(summary(mode="test")))
+    write_report(run_dir)
+    page = parse(run_dir)
+    assert page.rows == [] and "network.txt" not in page.references
+    assert "No network in this run." in page.text
+
+
+# -------------------------------------------------------------------------------------------- files
+
+
+def test_check_mode_writes_nothing_and_a_second_run_changes_nothing(run_dir: Path) -> None:
+    check = write_report(run_dir, check_mode=True)
+    assert check["changed"] and check["written"] == []
+    assert not (run_dir / REPORT).exists() and not (run_dir / TIMELINE).exists()
+    first = write_report(run_dir)
+    assert first["changed"] and sorted(first["written"]) == sorted(first["files"])
+    assert (run_dir / TIMELINE).stat().st_mode & 0o777 == 0o644
+    assert write_report(run_dir) == {**first, "changed": False, "written": []}
+    assert write_report(run_dir, check_mode=True)["changed"] is False
+
+
+def test_a_directory_without_summary_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match=rf"{tmp_path}/summary.json: no such file"):
+        build_report(tmp_path)
+    with pytest.raises(ReportError, match="top_edges must be >= 0, got -1"):
+        build_report(tmp_path, -1)
+
+
+def test_the_module_runs_on_localhost_with_ansible(run_dir: Path) -> None:
+    ansible = Path(sys.executable).parent / "ansible"
+    if not ansible.exists():
+        pytest.skip(f"no ansible next to {sys.executable}")
+
+    def run(*extra: str) -> dict:
+        result = subprocess.run(
+            [str(ansible), "localhost", "-m", "cloudflock.htcondor.run_report", "-a",
+             f"run_dir={run_dir} top_edges=2", "-e", f"ansible_python_interpreter={sys.executable}", *extra],
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"})
+        assert result.returncode == 0, result.stdout + result.stderr
+        return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+    assert run("--check")["changed"] is True and not (run_dir / REPORT).exists()
+    written = run()
+    assert written["changed"] is True and written["report"] == str(run_dir / REPORT)
+    assert len(parse(run_dir).rows) == 2
+    assert run()["changed"] is False
