@@ -62,11 +62,16 @@ SEMANTIC = [
     ("mesos", "mesos_zookeeper_url", "http://zk:2181", "mesos_zookeeper_url must look like zk://"),
     ("marathon", "marathon_http_port", 70000, "marathon_http_port must be a port 1-65535, got 70000"),
     ("weave", "weave_password", "short", "weave_password is 5 characters long"),
-    ("weave", "weave_checksum", "md5:abc", "weave_checksum must be sha256:<64 hex> or sha512:<128 hex>, got 'md5:abc'"),
-    ("weave", "weave_ipalloc_range", "10.32.0.0/33", "weave_ipalloc_range must be an IPv4 CIDR like 10.32.0.0/12, got '10.32.0.0/33'"),
-    ("weave", "weave_flock_cidr", "10.40.0.0/24", "weave_ipalloc_range 10.32.0.0/12 overlaps the pool network weave_flock_cidr 10.40.0.0/24"),
-    ("overlay", "overlay_network_cidr", "172.16.0.0", "overlay_network_cidr must be an IPv4 CIDR like 172.16.0.0/24, got '172.16.0.0'"),
-    ("overlay", "overlay_advertise_address", "cloud-host", "overlay_advertise_address must be this host's IPv4 address, got 'cloud-host'"),
+    ("weave", "weave_checksum", "md5:abc",
+     "weave_checksum must be sha256:<64 hex> or sha512:<128 hex>, got 'md5:abc'"),
+    ("weave", "weave_ipalloc_range", "10.32.0.0/33",
+     "weave_ipalloc_range must be an IPv4 CIDR like 10.32.0.0/12, got '10.32.0.0/33'"),
+    ("weave", "weave_flock_cidr", "10.40.0.0/24",
+     "weave_ipalloc_range 10.32.0.0/12 overlaps the pool network weave_flock_cidr 10.40.0.0/24"),
+    ("overlay", "overlay_network_cidr", "172.16.0.0",
+     "overlay_network_cidr must be an IPv4 CIDR like 172.16.0.0/24, got '172.16.0.0'"),
+    ("overlay", "overlay_advertise_address", "cloud-host",
+     "overlay_advertise_address must be this host's IPv4 address, got 'cloud-host'"),
 ]
 
 
