@@ -18,6 +18,10 @@ Environment (all optional but the role):
   CLOUDFLOCK_TRUST_DOMAIN  shared by all pools of a deployment; default: cloudflock
   CLOUDFLOCK_MIN_FLOCK_LEVEL  submitter: pools always negotiated with; default: all (FCFS across pools)
   CLOUDFLOCK_INTERVAL      seconds for negotiation and update cycles; default: 2 (HTCondor's are 60-300)
+  CLOUDFLOCK_JOB_LEASE     seconds a running job outlives silence between its submitter and executor;
+                           default: 30 (HTCondor's is 2400; condor_submit refuses less than 20). A job
+                           whose executor vanished is back to idle this long after, and a submitter
+                           restart shorter than it reconnects to its running jobs instead of rerunning them.
 Arguments in the seed's style are accepted too: `-f LIST` (flock to), `-r ROLE`.
 """
 
@@ -50,6 +54,7 @@ class PoolSettings:
     flock_from: tuple[str, ...] = ()
     min_flock_level: int | None = None
     interval: int = 2
+    job_lease: int = 30
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -129,13 +134,16 @@ def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
     if min_flock_level is not None and not 0 <= min_flock_level <= len(flock_to):
         raise ConfigError(f"CLOUDFLOCK_MIN_FLOCK_LEVEL={level_raw!r} must lie between 0 and {len(flock_to)}")
     interval = _positive_int("CLOUDFLOCK_INTERVAL", env.get("CLOUDFLOCK_INTERVAL", "2"))
+    job_lease = _positive_int("CLOUDFLOCK_JOB_LEASE", env.get("CLOUDFLOCK_JOB_LEASE", "30"))
+    if job_lease < 20:
+        raise ConfigError(f"CLOUDFLOCK_JOB_LEASE={job_lease} is below 20 s, the least condor_submit accepts")
     trust_domain = env.get("CLOUDFLOCK_TRUST_DOMAIN") or "cloudflock"
     if not trust_domain.replace("-", "").replace(".", "").isalnum():
         raise ConfigError(f"CLOUDFLOCK_TRUST_DOMAIN={trust_domain!r} must be a domain-like name")
     return PoolSettings(
         role=role, pool=pool, ip=str(address), network_cidr=str(network), cpus=cpus, memory_mb=memory_mb,
         trust_domain=trust_domain, flock_to=flock_to, flock_from=flock_from,
-        min_flock_level=min_flock_level, interval=interval,
+        min_flock_level=min_flock_level, interval=interval, job_lease=job_lease,
     )
 
 
@@ -197,7 +205,10 @@ def render_config(s: PoolSettings) -> str:
         f"SHADOW_QUEUE_UPDATE_INTERVAL = {max(s.interval, 2)}",
         "JOB_START_DELAY = 0",
         "JOB_START_COUNT = 50",
-        "JOB_DEFAULT_LEASE_DURATION = 60",
+        "",
+        "# Faults: recover in seconds, not HTCondor's 40 minutes. A job whose executor vanished goes back to",
+        "# idle when its lease ends (then matches elsewhere); a submitter back within the lease reconnects.",
+        f"JOB_DEFAULT_LEASE_DURATION = {s.job_lease}",
         "DAGMAN_USER_LOG_SCAN_INTERVAL = 1",
         "DAGMAN_SUBMIT_DELAY = 0",
         "DAGMAN_MAX_SUBMITS_PER_INTERVAL = 500",

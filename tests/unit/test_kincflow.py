@@ -58,7 +58,7 @@ NODE_STATUS = """[
 def options(**overrides: object) -> argparse.Namespace:
     values = dict(chunks=3, gem=None, threshold=None, corrmethod="spearman", minsamp=30, minexpr="-inf",
                   maxexpr="inf", preout="true", mincorr=0.5, maxcorr=1.0, nan="NA", request_memory=512,
-                  retries=2, mode="kinc", job_seconds=1.0, plots=True)
+                  retries=2, mode="kinc", job_seconds=1.0, plots=True, job_delay=0.0)
     values.update(overrides)
     return argparse.Namespace(**values)
 

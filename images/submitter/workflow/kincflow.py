@@ -2,17 +2,33 @@
 """The KINC workflow on HTCondor: a DAGMan DAG that splits KINC's similarity over N jobs.
 
   submit N [GEM] [--threshold T] [--corrmethod pearson|spearman] [--no-plots] [--test-jobs ...]
+         [--job-delay S]
       Builds the DAG in ~/runs/<run id>/, submits it and prints the run id (JSON with --json).
+      --job-delay makes every similarity job wait S seconds before its work (results unchanged), so a
+      fault can be injected while jobs run.
   status RUN_ID [--json]
       Progress: DAG nodes done/failed, jobs idle/running/done, jobs per executor pool, the failing
-      node's error output when the run failed.
+      node's error output when the run failed, and the jobs' history from the job event log: nodes
+      whose job was started more than once (`reruns`), disconnections and reconnections.
+  resume RUN_ID
+      Submits the run's DAG again when its DAGMan job has left the queue without finishing (removed, or
+      stopped by a failure): DAGMan picks up the newest rescue DAG and runs only the nodes not done.
+      A DAGMan job that is still queued (for example after a submitter restart, where the schedd restarts
+      it and DAGMan recovers from the job event log by itself) is left alone.
   summarize RUN_ID
       Run by the DAG's last node: writes summary.json next to the network.
 
 DAG: import (local) -> chunk0..chunkN-1 (flock to the executor pools) -> merge -> rmt (or a fixed
 threshold) -> extract -> summary, the bookkeeping nodes in the local universe on the submitter.
-Each chunk job records where it ran (its pool, host, times) in chunk-<i>.meta.json, which comes back
-with its output; the summary counts jobs per pool from those records.
+Each chunk job records where it ran (its pool, host, times, job id, digests of its chunk files) in
+chunk-<i>.meta.json, which comes back with its output; the summary counts jobs per pool from those
+records and how often each node's job was started from the job event log (run.log).
+
+Faults: a job whose executor vanishes goes back to idle when its job lease ends and runs again elsewhere
+(the lease is the pools' JOB_DEFAULT_LEASE_DURATION); only the run that finishes sends its output back,
+so each chunk's files appear once. After a submitter restart the schedd reconnects to the jobs still
+running within their lease and restarts DAGMan, which recovers the DAG's state from run.log and does not
+run finished nodes again.
 Unless --no-plots, rmt and extract also draw PNGs in the run directory (PLOTS); the summary lists those
 that exist under "plots".
 """
@@ -65,7 +81,7 @@ def _submit_file(executable: str, arguments: str, *, universe: str, name: str, e
     return "\n".join(lines) + "\n"
 
 
-def _chunk_submit(run: Path, inputs: str, memory_mb: int) -> str:
+def _chunk_submit(run: Path, inputs: str, memory_mb: int, delay_s: float = 0.0) -> str:
     """One submit description for every chunk node; the node passes its index as $(chunk)."""
     return "\n".join([
         "universe = vanilla",
@@ -82,6 +98,7 @@ def _chunk_submit(run: Path, inputs: str, memory_mb: int) -> str:
         f"request_memory = {memory_mb}",
         "request_disk = 100000",
         "+CloudflockRun = \"" + run.name + "\"",
+        f"environment = \"KINCFLOW_JOB_DELAY={delay_s:g}\"" if delay_s > 0 else "",
         "queue",
     ]) + "\n"
 
@@ -99,11 +116,14 @@ def build_run(options: argparse.Namespace) -> Path:
     run = RUNS / run_id
     (run / "logs").mkdir(parents=True)
     chunks = options.chunks
-    record = {"run_id": run_id, "chunks": chunks, "submitted_at": time.time(), "mode": options.mode}
+    if options.job_delay < 0:
+        raise FlowError(f"--job-delay {options.job_delay:g}: the delay must not be negative")
+    record = {"run_id": run_id, "chunks": chunks, "submitted_at": time.time(), "mode": options.mode,
+              "job_delay_s": options.job_delay}
 
     if options.mode == "test":
         record.update(job_seconds=options.job_seconds)
-        _write(run / "chunk.sub", _chunk_submit(run, "", options.request_memory))
+        _write(run / "chunk.sub", _chunk_submit(run, "", options.request_memory, options.job_delay))
         nodes = [f"JOB chunk{i} chunk.sub\nVARS chunk{i} chunk=\"{i}\" chunks=\"{chunks}\" mode=\"test\" "
                  f"job_args=\"{options.job_seconds}\"" for i in range(chunks)]
         parents = ""
@@ -117,7 +137,7 @@ def build_run(options: argparse.Namespace) -> Path:
         _write(run / "import.sub", _submit_file(
             kinc, f"run import-emx --input {gem} --output input.emx --nan {options.nan}",
             universe="local", name="import"))
-        _write(run / "chunk.sub", _chunk_submit(run, "input.emx", options.request_memory))
+        _write(run / "chunk.sub", _chunk_submit(run, "input.emx", options.request_memory, options.job_delay))
         job_args = _kinc_args(options)
         _write(run / "merge.sub", _submit_file(
             kinc, f"merge {chunks} similarity {job_args}", universe="local", name="merge"))
@@ -166,6 +186,38 @@ def submit(options: argparse.Namespace) -> dict:
     return {"run_id": run.name, "run_dir": str(run), "dagman_cluster": record["dagman_cluster"]}
 
 
+def resume(run_id: str) -> dict:
+    """Submit a stopped run's DAG again; DAGMan runs the newest rescue DAG, so finished nodes stay done."""
+    run = RUNS / run_id
+    if not (run / "run.json").exists():
+        raise FlowError(f"run {run_id!r} does not exist in {RUNS}")
+    record = json.loads((run / "run.json").read_text())
+    if (run / "summary.json").exists():
+        raise FlowError(f"run {run_id!r} is done (summary.json exists): nothing to resume")
+    cluster = record.get("dagman_cluster")
+    if cluster is not None:
+        queued = subprocess.run(["condor_q", str(cluster), "-af", "JobStatus"],
+                                capture_output=True, text=True, check=False)
+        if queued.returncode != 0:
+            raise FlowError(f"condor_q {cluster} failed: {queued.stderr.strip() or queued.stdout.strip()}")
+        if queued.stdout.strip():
+            state = JOB_STATES.get(int(queued.stdout.split()[0]), queued.stdout.strip())
+            raise FlowError(f"DAGMan job {cluster} of run {run_id!r} is still queued ({state}): it resumes by "
+                            f"itself; condor_rm {cluster} first to restart it from its rescue DAG")
+    rescues = sorted(path.name for path in run.glob("run.dag.rescue[0-9][0-9][0-9]"))
+    result = subprocess.run(
+        ["condor_submit_dag", "-update_submit", "-batch-name", run.name, "-MaxIdle", "1000", "run.dag"],
+        cwd=run, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise FlowError(f"condor_submit_dag failed in {run}: {result.stderr.strip() or result.stdout.strip()}")
+    match = re.search(r"submitted to cluster (\d+)", result.stdout)
+    record["dagman_cluster"] = int(match.group(1)) if match else None
+    record.setdefault("resumed", []).append(
+        {"at": time.time(), "previous_cluster": cluster, "rescue": rescues[-1] if rescues else None})
+    _write(run / "run.json", json.dumps(record, indent=2) + "\n")
+    return {"run_id": run.name, "dagman_cluster": record["dagman_cluster"], "rescue": rescues[-1] if rescues else None}
+
+
 def _classads(text: str) -> list[dict[str, str]]:
     """Parse the ClassAd blocks of a NODE_STATUS_FILE: [ Key = value; ... ]."""
     ads = []
@@ -199,6 +251,67 @@ def _queue(dagman_cluster: int | None) -> list[dict]:
     return json.loads(result.stdout)
 
 
+# Job event log codes this driver counts (HTCondor's ULogEventNumber).
+EVENTS = {"000": "submitted", "001": "executed", "004": "evicted", "005": "terminated", "007": "shadow_exceptions",
+          "009": "aborted", "012": "held", "013": "released", "022": "disconnected", "023": "reconnected",
+          "024": "reconnect_failed"}
+_EVENT = re.compile(r"^(\d{3}) \((\d+)\.(\d+)\.\d+\) (.*)$")
+_ALIAS = re.compile(r"alias=([^&>]+)")
+
+
+def job_history(run: Path) -> dict[str, dict]:
+    """Per DAG node, what the job event log (run.log) says happened to its jobs.
+
+    Each node maps to its job ids (one per DAGMan submission: retries get new clusters), the count of each
+    event in EVENTS, and the hosts its job started on in order. `executed` above 1 means the node's work
+    started more than once: a retry, or a job that went back to idle (lost executor, failed reconnect)
+    and was matched again. A reconnect after a submitter restart is no new start."""
+    log = run / "run.log"
+    if not log.exists():
+        return {}
+    nodes: dict[str, dict] = {}
+    cluster_node: dict[str, str] = {}
+    event: tuple[str, str, str] | None = None
+    body: list[str] = []
+
+    def close() -> None:
+        if event is None:
+            return
+        code, job_id, text = event
+        if code == "000":
+            node = next((line.split(":", 1)[1].strip() for line in body if line.strip().startswith("DAG Node:")),
+                        None)
+            if node is None:
+                return
+            cluster_node[job_id] = node
+            entry = nodes.setdefault(node, {"jobs": [], "hosts": [], **{name: 0 for name in EVENTS.values()}})
+            entry["jobs"].append(job_id)
+        node = cluster_node.get(job_id)
+        if node is None:
+            return
+        entry = nodes[node]
+        entry[EVENTS[code]] += 1
+        if code == "001":
+            alias = _ALIAS.search(text)
+            entry["hosts"].append(alias.group(1) if alias else text.rsplit(":", 1)[-1].strip())
+
+    with log.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if line == "...":
+                close()
+                event, body = None, []
+                continue
+            match = _EVENT.match(line)
+            if match and event is None:
+                code, cluster, proc, text = match.groups()
+                event = (code, f"{int(cluster)}.{int(proc)}", text) if code in EVENTS else None
+                body = []
+            elif event is not None:
+                body.append(line)
+    return nodes
+
+
 def _tail(path: Path, lines: int = 20) -> str:
     if not path.exists():
         return ""
@@ -227,6 +340,7 @@ def status(run_id: str) -> dict:
     summary_exists = (run / "summary.json").exists()
     dag_status = int(dag_ad.get("DagStatus", 3)) if dag_ad else 3
     failed = [name for name, state in nodes.items() if state in ("error", "futile")]
+    history = job_history(run)
     if summary_exists and not failed:
         state = "done"
     elif failed and not any(job.get("JobStatus") in (1, 2) for job in queue):
@@ -247,6 +361,12 @@ def status(run_id: str) -> dict:
         "jobs_running": sum(1 for job in queue if job.get("JobStatus") == 2),
         "running_by_pool": running_by_pool,
         "jobs_by_pool": done_by_pool,
+        "dagman_cluster": record.get("dagman_cluster"),
+        "reruns": {node: entry["executed"] for node, entry in sorted(history.items()) if entry["executed"] > 1},
+        "disconnects": sum(entry["disconnected"] for entry in history.values()),
+        "reconnects": sum(entry["reconnected"] for entry in history.values()),
+        "reconnect_failures": sum(entry["reconnect_failed"] for entry in history.values()),
+        "evictions": sum(entry["evicted"] for entry in history.values()),
     }
     if failed:
         node = failed[0]
@@ -279,6 +399,9 @@ def summarize(run_id: str) -> dict:
     by_pool: dict[str, int] = {}
     for chunk in chunks:
         by_pool[chunk["pool"]] = by_pool.get(chunk["pool"], 0) + 1
+    history = job_history(run)
+    for chunk in chunks:
+        chunk["executions"] = history.get(f"chunk{chunk['chunk']}", {}).get("executed", 1)
     finished = time.time()
     summary = {
         "run_id": run_id,
@@ -290,6 +413,8 @@ def summarize(run_id: str) -> dict:
         "finished_at": finished,
         "makespan_s": round(finished - record["submitted_at"], 3),
         "job_runtime_s": round(sum(c["end"] - c["start"] for c in chunks), 3),
+        "jobs_rerun": sum(1 for c in chunks if c["executions"] > 1),
+        "resumed": len(record.get("resumed", [])),
         "jobs": sorted(chunks, key=lambda c: c["chunk"]),
     }
     if record["mode"] == "kinc":
@@ -328,7 +453,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--test-jobs", dest="test_jobs", type=int,
                      help="instead of KINC, run this many jobs that only sleep (for tests and benchmarks)")
     sub.add_argument("--job-seconds", type=float, default=2.0, help="with --test-jobs: seconds each job sleeps")
+    sub.add_argument("--job-delay", type=float, default=0.0,
+                     help="seconds each similarity job waits before its work (fault tests; results unchanged)")
     sub.add_argument("--json", action="store_true")
+    res = commands.add_parser("resume", help="submit a stopped run's DAG again (from its rescue DAG)")
+    res.add_argument("run_id")
     stat = commands.add_parser("status", help="report a run's progress")
     stat.add_argument("run_id")
     stat.add_argument("--json", action="store_true")
@@ -351,6 +480,8 @@ def main(argv: list[str]) -> int:
                 raise FlowError(f"N={options.chunks}: the number of jobs must be at least 1")
             result = submit(options)
             print(json.dumps(result) if options.json else result["run_id"])
+        elif options.command == "resume":
+            print(json.dumps(resume(options.run_id)))
         elif options.command == "status":
             result = status(options.run_id)
             if options.json:
