@@ -9,6 +9,7 @@ with that reason, unless CLOUDFLOCK_REQUIRE_MOLECULE=1 makes that a failure.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -59,6 +60,8 @@ def test_molecule_scenario(scenario: str) -> None:
     output = proc.stdout + proc.stderr
     tail = "\n".join(output.splitlines()[-60:])
     assert proc.returncode == 0, f"molecule test -s {scenario} failed after {elapsed:.0f}s:\n{tail}"
+    # "[docker > converge] Executed: Successful" without a terminal, "docker ➜ converge: ..." with one.
     for step in ("converge", "idempotence", "verify"):
-        assert f"{scenario} ➜ {step}: Executed: Successful" in output, f"{step} did not run:\n{tail}"
+        pattern = rf"{scenario}\W+{step}\W+Executed: Successful"
+        assert re.search(pattern, re.sub(r"\x1b\[[0-9;]*m", "", output)), f"{step} did not run:\n{tail}"
     print(f"molecule test -s {scenario}: {elapsed:.0f}s")
