@@ -185,3 +185,47 @@ def test_valid_input_passes_validation(tmp_path: Path, role: str) -> None:
     assert not spec_result.get("failed"), spec_result
     checks = [(n, r["localhost"]) for n, r in ran if n.startswith("Check ")]
     assert checks and all(not r.get("failed") for _, r in checks), checks
+
+
+ROLES = sorted(BASE)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_defaults_match_the_argument_spec(role: str) -> None:
+    """Every default is declared in the main entry point, and every optional option has a default."""
+    defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
+    spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
+    options = spec["argument_specs"]["main"]["options"]
+    optional = {name for name, option in options.items() if not option.get("required")}
+    required = {name for name, option in options.items() if option.get("required")}
+    assert set(defaults) == optional
+    assert not required & set(defaults), "a required variable must not have a default"
+    assert all(name.startswith(f"{role}_") for name in options)
+
+
+def _run_playbook(tmp_path: Path, playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.update({"ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS), "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+                "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
+    return subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(ROOT / "inventory" / "multicloud"),
+         str(ROOT / "playbooks" / playbook), *extra],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+@pytest.mark.parametrize(("playbook", "extra", "words"), [
+    ("weave_add_peer.yml", (), "Name the host to add with -e peer=<host>"),
+    ("weave_add_peer.yml", ("-e", "peer=nowhere"), "(got 'nowhere')"),
+    ("weave_forget_peer.yml", (), "Name the host to forget with -e peer="),
+    ("teardown_hosts.yml", (), "confirm with -e cloudflock_teardown_confirm=true"),
+])
+def test_peer_and_teardown_playbooks_ask_explicitly(tmp_path: Path, playbook: str, extra: tuple[str, ...],
+                                                    words: str) -> None:
+    """Without the peer (or the confirmation) the playbook stops on localhost before any remote play."""
+    proc = _run_playbook(tmp_path, playbook, *extra)
+    output = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0
+    assert words in output, output[-2000:]
+    # The multi-cloud hosts are not reachable from here: no play may have tried them.
+    assert "UNREACHABLE" not in output and "chi-master" not in output.split("PLAY RECAP")[-1]
