@@ -19,7 +19,7 @@ Environment (all optional but the role):
   CLOUDFLOCK_MIN_FLOCK_LEVEL  submitter: pools always negotiated with; default: all (FCFS across pools)
   CLOUDFLOCK_INTERVAL      seconds for negotiation and update cycles; default: 2 (HTCondor's are 60-300)
   CLOUDFLOCK_JOB_LEASE     seconds a running job outlives silence between its submitter and executor;
-                           default: 30 (HTCondor's is 2400; condor_submit refuses less than 20). A job
+                           default: 20 (HTCondor's is 2400; condor_submit refuses less than 20). A job
                            whose executor vanished is back to idle this long after, and a submitter
                            restart shorter than it reconnects to its running jobs instead of rerunning them.
 Arguments in the seed's style are accepted too: `-f LIST` (flock to), `-r ROLE`.
@@ -54,7 +54,7 @@ class PoolSettings:
     flock_from: tuple[str, ...] = ()
     min_flock_level: int | None = None
     interval: int = 2
-    job_lease: int = 30
+    job_lease: int = 20
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -134,7 +134,7 @@ def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
     if min_flock_level is not None and not 0 <= min_flock_level <= len(flock_to):
         raise ConfigError(f"CLOUDFLOCK_MIN_FLOCK_LEVEL={level_raw!r} must lie between 0 and {len(flock_to)}")
     interval = _positive_int("CLOUDFLOCK_INTERVAL", env.get("CLOUDFLOCK_INTERVAL", "2"))
-    job_lease = _positive_int("CLOUDFLOCK_JOB_LEASE", env.get("CLOUDFLOCK_JOB_LEASE", "30"))
+    job_lease = _positive_int("CLOUDFLOCK_JOB_LEASE", env.get("CLOUDFLOCK_JOB_LEASE", "20"))
     if job_lease < 20:
         raise ConfigError(f"CLOUDFLOCK_JOB_LEASE={job_lease} is below 20 s, the least condor_submit accepts")
     trust_domain = env.get("CLOUDFLOCK_TRUST_DOMAIN") or "cloudflock"

@@ -98,3 +98,17 @@ def test_bad_settings_name_the_variable(override: dict[str, str], message: str) 
     env = {**BASE, "CLOUDFLOCK_ROLE": "executor", **override}
     with pytest.raises(condor.ConfigError, match=re.escape(message)):
         condor.settings_from_env(env, [])
+
+
+def test_job_lease_is_short_so_lost_jobs_come_back_in_seconds() -> None:
+    for role in ("submitter", "executor"):
+        env = {**BASE, "CLOUDFLOCK_ROLE": role, "CLOUDFLOCK_FLOCK_TO": "172.16.0.3"}
+        assert render(env)["JOB_DEFAULT_LEASE_DURATION"] == "20"
+    env = {**BASE, "CLOUDFLOCK_ROLE": "executor", "CLOUDFLOCK_JOB_LEASE": "45"}
+    assert render(env)["JOB_DEFAULT_LEASE_DURATION"] == "45"
+
+
+@pytest.mark.parametrize("value", ["10", "0", "soon"])
+def test_job_lease_below_what_condor_submit_accepts_is_refused(value: str) -> None:
+    with pytest.raises(condor.ConfigError, match=f"CLOUDFLOCK_JOB_LEASE={value!r}|CLOUDFLOCK_JOB_LEASE={value} "):
+        condor.settings_from_env({**BASE, "CLOUDFLOCK_ROLE": "executor", "CLOUDFLOCK_JOB_LEASE": value}, [])

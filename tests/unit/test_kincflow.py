@@ -195,3 +195,95 @@ def test_summary_lists_the_plots_the_run_drew(kincflow, tmp_path: Path) -> None:
     assert summary["plots"] == {"rmt": "rmt.png", "degree_distribution": "degree-distribution.png"}
     assert json.loads((run / "summary.json").read_text())["plots"] == summary["plots"]
     assert summary["edges"] == 1 and summary["threshold"] == 0.831002
+
+
+def _fake_condor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, queue_status: str) -> Path:
+    """condor_q answering queue_status for any job, condor_submit_dag recording its arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "condor_q").write_text(f"#!/bin/sh\nprintf '{queue_status}'\n")
+    (bin_dir / "condor_submit_dag").write_text(
+        "#!/bin/sh\necho \"$@\" > submit-dag-args\necho '1 job(s) submitted to cluster 77.'\n")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return bin_dir
+
+
+def test_resume_resubmits_a_stopped_run_from_its_rescue_dag(kincflow, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_condor(tmp_path, monkeypatch, "")
+    run = kincflow.build_run(options(mode="test", chunks=2))
+    record = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": 12}))
+    (run / "run.dag.rescue001").write_text("DONE chunk0\n")
+    result = kincflow.resume(run.name)
+    assert result == {"run_id": run.name, "dagman_cluster": 77, "rescue": "run.dag.rescue001"}
+    args = (run / "submit-dag-args").read_text().split()
+    assert "-update_submit" in args and "-force" not in args and args[-1] == "run.dag"
+    saved = json.loads((run / "run.json").read_text())
+    assert saved["dagman_cluster"] == 77 and saved["resumed"][0]["previous_cluster"] == 12
+
+
+def test_resume_leaves_a_queued_dagman_job_alone(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_condor(tmp_path, monkeypatch, "2\\n")
+    run = kincflow.build_run(options(mode="test", chunks=2))
+    record = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": 12}))
+    with pytest.raises(kincflow.FlowError, match="DAGMan job 12 .* still queued \\(running\\)"):
+        kincflow.resume(run.name)
+    assert not (run / "submit-dag-args").exists()
+
+
+RUN_LOG = """000 (003.000.000) 2026-11-25 08:57:32 Job submitted from host: <10.0.0.2:9618?alias=submitter>
+    DAG Node: chunk0
+...
+001 (003.000.000) 2026-11-25 08:57:34 Job executing on host: <10.0.0.3:9618?addrs=10.0.0.3-9618&alias=executor1&noUDP>
+...
+022 (003.000.000) 2026-11-25 08:57:40 Job disconnected, attempting to reconnect
+    Socket between submit and execute hosts closed unexpectedly
+...
+024 (003.000.000) 2026-11-25 08:58:10 Job reconnection failed
+    Job disconnected too long: JobLeaseDuration (20 seconds) expired
+...
+001 (003.000.000) 2026-11-25 08:58:20 Job executing on host: <10.0.0.4:9618?addrs=10.0.0.4-9618&alias=executor2&noUDP>
+...
+005 (003.000.000) 2026-11-25 08:58:30 Job terminated.
+	(1) Normal termination (return value 0)
+...
+000 (004.000.000) 2026-11-25 08:57:32 Job submitted from host: <10.0.0.2:9618?alias=submitter>
+    DAG Node: chunk1
+...
+001 (004.000.000) 2026-11-25 08:57:34 Job executing on host: <10.0.0.4:9618?addrs=10.0.0.4-9618&alias=executor2&noUDP>
+...
+005 (004.000.000) 2026-11-25 08:57:50 Job terminated.
+	(1) Normal termination (return value 0)
+...
+"""
+
+
+def test_job_history_counts_restarts_per_node(kincflow, tmp_path: Path) -> None:
+    run = kincflow.build_run(options(mode="test", chunks=2))
+    (run / "run.log").write_text(RUN_LOG)
+    history = kincflow.job_history(run)
+    assert history["chunk0"]["jobs"] == ["3.0"] and history["chunk0"]["executed"] == 2
+    assert history["chunk0"]["hosts"] == ["executor1", "executor2"]
+    assert history["chunk0"]["disconnected"] == 1 and history["chunk0"]["reconnect_failed"] == 1
+    assert history["chunk1"]["executed"] == 1 and history["chunk1"]["terminated"] == 1
+    status = kincflow.status(run.name)
+    assert status["reruns"] == {"chunk0": 2} and status["disconnects"] == 1
+    for chunk, pool in enumerate(["executor2", "executor2"]):
+        (run / f"chunk-{chunk}.meta.json").write_text(
+            f'{{"chunk": {chunk}, "pool": "{pool}", "exit_code": 0, "start": 1.0, "end": 2.0}}')
+    summary = kincflow.summarize(run.name)
+    assert summary["jobs_rerun"] == 1 and [job["executions"] for job in summary["jobs"]] == [2, 1]
+
+
+def test_job_delay_reaches_the_chunk_jobs_environment(kincflow, tmp_path: Path) -> None:
+    run = kincflow.build_run(options(mode="test", chunks=2, job_delay=15.0))
+    assert 'environment = "KINCFLOW_JOB_DELAY=15"' in (run / "chunk.sub").read_text()
+    assert json.loads((run / "run.json").read_text())["job_delay_s"] == 15.0
+    plain = kincflow.build_run(options(mode="test", chunks=2))
+    assert "KINCFLOW_JOB_DELAY" not in (plain / "chunk.sub").read_text()
+    with pytest.raises(kincflow.FlowError, match="--job-delay -1"):
+        kincflow.build_run(options(mode="test", chunks=2, job_delay=-1.0))
