@@ -45,6 +45,7 @@ WAIT_S = 600.0
 # network.cmx / network.ccm bodies are exactly the chunks' bodies, each once, in order.
 _CHUNK_CHECK = r"""
 import hashlib, json, sys
+from pathlib import Path
 run, n = Path(sys.argv[1]), int(sys.argv[2])
 def split(path):
     data = path.read_bytes()
@@ -128,9 +129,11 @@ class Outcome:
 class Drill:
     """Runs, observes and disturbs KINC runs in a federation's submitter with docker exec."""
 
-    def __init__(self, fed: Federation) -> None:
+    def __init__(self, fed: Federation, chunks: int = CHUNKS, threshold: float = THRESHOLD,
+                 delay_s: float = JOB_DELAY_S) -> None:
         self.fed = fed
         self.submitter = f"{fed.name}-submitter"
+        self.chunks, self.threshold, self.delay_s = chunks, threshold, delay_s
 
     def container(self, pool: str) -> str:
         return f"{self.fed.name}-{pool}"
@@ -142,9 +145,9 @@ class Drill:
                                  f"{done.stderr.strip() or done.stdout.strip()}")
         return done
 
-    def submit(self, chunks: int = CHUNKS, threshold: float = THRESHOLD, delay_s: float = JOB_DELAY_S) -> str:
-        done = self.exec(f"{WORKFLOW}/submit", str(chunks), "--threshold", str(threshold), "--no-plots",
-                         "--job-delay", str(delay_s), "--json")
+    def submit(self) -> str:
+        done = self.exec(f"{WORKFLOW}/submit", str(self.chunks), "--threshold", str(self.threshold),
+                         "--no-plots", "--job-delay", str(self.delay_s), "--json")
         return str(json.loads(done.stdout)["run_id"])
 
     def status(self, run_id: str) -> dict[str, Any] | None:
@@ -189,7 +192,8 @@ class Drill:
     def history(self, run_id: str) -> dict[str, dict[str, Any]]:
         return dict(json.loads(self.exec("python3", "-c", _HISTORY, run_id).stdout))
 
-    def chunk_check(self, run_id: str, chunks: int = CHUNKS) -> dict[str, Any]:
+    def chunk_check(self, run_id: str) -> dict[str, Any]:
+        chunks = json.loads(self.read(run_id, "run.json"))["chunks"]
         return dict(json.loads(self.exec("python3", "-c", _CHUNK_CHECK, f"{RUNS}/{run_id}", str(chunks)).stdout))
 
     def meta_records(self, run_id: str) -> dict[str, str]:
