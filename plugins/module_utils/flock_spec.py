@@ -49,14 +49,22 @@ def _number(problems: list[str], where: str, value: Any, *, integer: bool = Fals
     return int(value) if integer else value
 
 
-def _cluster(problems: list[str], index: int, raw: Any) -> dict[str, Any] | None:
-    where = f"clusters[{index}]"
+def _entry_id(problems: list[str], where: str, raw: Any) -> str | None:
+    """The id of a cluster or container entry, or None after recording why it has none."""
     if not isinstance(raw, dict):
         problems.append(f"{where}: {raw!r} is not a mapping")
         return None
     cid = raw.get("id")
     if not isinstance(cid, str) or not _ID_PATTERN.match(cid):
         problems.append(f"{where}.id: {cid!r} must be lower-case letters, digits and dashes")
+        return None
+    return cid
+
+
+def _cluster(problems: list[str], index: int, raw: Any) -> dict[str, Any] | None:
+    where = f"clusters[{index}]"
+    cid = _entry_id(problems, where, raw)
+    if cid is None:
         return None
     url = raw.get("marathon_url", raw.get("marathon_uri"))
     ctype = raw.get("type", "marathon" if url else "docker")
@@ -129,12 +137,8 @@ def _role(raw: dict[str, Any]) -> str:
 
 def _container(problems: list[str], index: int, raw: Any, clusters: dict[str, dict[str, Any]]) -> dict | None:
     where = f"containers[{index}]"
-    if not isinstance(raw, dict):
-        problems.append(f"{where}: {raw!r} is not a mapping")
-        return None
-    cid = raw.get("id")
-    if not isinstance(cid, str) or not _ID_PATTERN.match(cid):
-        problems.append(f"{where}.id: {cid!r} must be lower-case letters, digits and dashes")
+    cid = _entry_id(problems, where, raw)
+    if cid is None:
         return None
     cluster = raw.get("cluster")
     if cluster not in clusters:

@@ -13,29 +13,7 @@ from ansible_collections.cloudflock.htcondor.plugins.module_utils.flock_spec imp
     normalize_spec,
 )
 
-SEED_CONFIG = {
-    "clusters": [
-        {"id": "chameleon", "marathon_uri": "http://130.202.88.202:9090/v2/apps"},
-        {"id": "azure", "marathon_uri": "http://13.90.204.206:9090/v2/apps"},
-    ],
-    "containers": [
-        {"id": "submitter", "cluster": "chameleon", "image": "scidas/kinc-submitter", "n_cpus": 1,
-         "mem": 2048, "disk": 50000, "ports": [{"container_port": 22, "host_port": 0, "protocol": "tcp"}],
-         "args": ["-f", "172.16.0.2,172.16.0.3", "-k", "<ssh-pubkey>"]},
-        {"id": "runner1", "cluster": "chameleon", "image": "scidas/htcondor-worker-centos7", "n_cpus": 12,
-         "mem": 4096, "disk": 10000, "ports": [], "args": []},
-        {"id": "runner2", "cluster": "azure", "image": "scidas/htcondor-worker-centos7", "n_cpus": 4,
-         "mem": 4096, "disk": 10000, "ports": [], "args": []},
-    ],
-    "network": {
-        "cidr": "172.16.0.0/24",
-        "containers": [
-            {"id": "submitter", "ip_addr": "172.16.0.1"},
-            {"id": "runner1", "ip_addr": "172.16.0.2"},
-            {"id": "runner2", "ip_addr": "172.16.0.3"},
-        ],
-    },
-}
+from tests.marathon_double.seed import SEED_CONFIG
 
 
 def seed() -> dict:
