@@ -18,7 +18,10 @@ description:
     C(marathon_url) and C(ip).
 options:
   clusters:
-    description: Clusters, each with C(id) and C(type) (C(docker) or C(marathon), with C(marathon_url)).
+    description:
+      - Clusters, each with C(id) and C(type). A C(docker) cluster names its C(docker_host) (an inventory
+        host, default C(localhost)); a C(marathon) cluster its C(marathon_url) and optionally its Mesos
+        C(agents) (inventory hosts; empty means the group C(mesos_agents)).
     type: list
     elements: dict
   containers:
