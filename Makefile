@@ -18,7 +18,7 @@ venv: $(BIN)/.installed
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet '.[test,lint]'
+	$(BIN)/pip install --quiet '.[test,lint,molecule]'
 	touch $@
 
 collection: $(COLLECTION_LINK)
@@ -40,12 +40,12 @@ unit: venv collection
 
 # The whole suite: Docker installed and started (by the docker role), the images built, then every test;
 # CLOUDFLOCK_REQUIRE_DOCKER=1 makes a missing engine a failure, never a skip.
-test: provision
-	$(BIN)/ruff check plugins tests images bench
-	CLOUDFLOCK_REQUIRE_DOCKER=1 $(BIN)/python -m pytest
+test: provision lint
+	CLOUDFLOCK_REQUIRE_DOCKER=1 CLOUDFLOCK_REQUIRE_MOLECULE=1 $(BIN)/python -m pytest
 
 lint: venv collection
 	$(BIN)/ruff check plugins tests images bench
+	$(BIN)/ansible-lint --offline
 
 bench: provision
 	$(BIN)/python bench/pool_overhead.py
