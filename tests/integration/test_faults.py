@@ -12,7 +12,7 @@ only makes each job wait before its work):
   same DAGMan job must come back in recovery mode, the chunks finished before the restart must not run
   again (their records and job ids unchanged), and the network must be the reference one.
 
-A chunk started more than once (job event log, `executed` > 1) counts as "run twice"; its chunk files are
+A chunk started more than once (job event log, `started` > 1) counts as "run twice"; its chunk files are
 compared with the reference run's to count "run twice with differing output", which must be 0.
 `bench/fault_recovery.py` runs the same drills and prints the figures.
 """
@@ -98,7 +98,7 @@ class Outcome:
     @property
     def run_twice(self) -> list[int]:
         return sorted(int(node[5:]) for node, entry in self.history.items()
-                      if node.startswith("chunk") and entry["executed"] > 1)
+                      if node.startswith("chunk") and entry["started"] > 1)
 
     @property
     def run_twice_differing(self) -> list[int]:
@@ -327,7 +327,7 @@ def test_submitter_restart_resumes_the_dag_without_rerunning_finished_chunks(
         if not node.startswith("chunk"):
             continue
         now = outcome.history[node]
-        assert now["jobs"] == entry["jobs"] and now["executed"] == 1, (node, entry, now)
+        assert now["jobs"] == entry["jobs"] and now["started"] == 1, (node, entry, now)
         meta = f"chunk-{node[5:]}.meta.json"
         assert after_meta[meta] == before["meta"][meta], f"{meta} changed across the restart"
     assert outcome.chunk_check["merge_exact"], outcome.chunk_check["problems"]

@@ -270,6 +270,7 @@ def test_job_history_counts_restarts_per_node(kincflow, tmp_path: Path) -> None:
     assert history["chunk0"]["hosts"] == ["executor1", "executor2"]
     assert history["chunk0"]["disconnected"] == 1 and history["chunk0"]["reconnect_failed"] == 1
     assert history["chunk1"]["executed"] == 1 and history["chunk1"]["terminated"] == 1
+    assert history["chunk0"]["started"] == 2 and history["chunk1"]["started"] == 1
     status = kincflow.status(run.name)
     assert status["reruns"] == {"chunk0": 2} and status["disconnects"] == 1
     for chunk, pool in enumerate(["executor2", "executor2"]):
@@ -287,3 +288,11 @@ def test_job_delay_reaches_the_chunk_jobs_environment(kincflow, tmp_path: Path) 
     assert "KINCFLOW_JOB_DELAY" not in (plain / "chunk.sub").read_text()
     with pytest.raises(kincflow.FlowError, match="--job-delay -1"):
         kincflow.build_run(options(mode="test", chunks=2, job_delay=-1.0))
+
+
+def test_an_attempt_lost_before_its_execute_event_counts_as_a_start(kincflow, tmp_path: Path) -> None:
+    run = kincflow.build_run(options(mode="test", chunks=1))
+    events = RUN_LOG.split("...\n")
+    # chunk0 without its first execute event: killed while its input was still being transferred.
+    (run / "run.log").write_text("...\n".join(events[:1] + events[2:]))
+    assert kincflow.job_history(run)["chunk0"]["started"] == 2

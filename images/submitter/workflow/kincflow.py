@@ -265,12 +265,16 @@ def job_history(run: Path) -> dict[str, dict]:
     Each node maps to its job ids (one per DAGMan submission: retries get new clusters), the count of each
     event in EVENTS, and the hosts its job started on in order. `executed` above 1 means the node's work
     started more than once: a retry, or a job that went back to idle (lost executor, failed reconnect)
-    and was matched again. A reconnect after a submitter restart is no new start."""
+    and was matched again. A reconnect after a submitter restart is no new start. `started` counts the
+    attempts: an attempt lost before its execute event was logged (killed in input transfer; its disconnect
+    event shows it had been placed) counts too, so `started` above 1 means the node's work was placed more
+    than once."""
     log = run / "run.log"
     if not log.exists():
         return {}
     nodes: dict[str, dict] = {}
     cluster_node: dict[str, str] = {}
+    attempt_open: dict[str, bool] = {}
     event: tuple[str, str, str] | None = None
     body: list[str] = []
 
@@ -284,13 +288,19 @@ def job_history(run: Path) -> dict[str, dict]:
             if node is None:
                 return
             cluster_node[job_id] = node
-            entry = nodes.setdefault(node, {"jobs": [], "hosts": [], **{name: 0 for name in EVENTS.values()}})
+            entry = nodes.setdefault(node, {"jobs": [], "hosts": [], "started": 0,
+                                            **{name: 0 for name in EVENTS.values()}})
             entry["jobs"].append(job_id)
         node = cluster_node.get(job_id)
         if node is None:
             return
         entry = nodes[node]
         entry[EVENTS[code]] += 1
+        if code in ("001", "022") and not attempt_open.get(job_id):
+            attempt_open[job_id] = True
+            entry["started"] += 1
+        elif code in ("004", "005", "007", "009", "024"):
+            attempt_open[job_id] = False
         if code == "001":
             alias = _ALIAS.search(text)
             entry["hosts"].append(alias.group(1) if alias else text.rsplit(":", 1)[-1].strip())
@@ -362,7 +372,7 @@ def status(run_id: str) -> dict:
         "running_by_pool": running_by_pool,
         "jobs_by_pool": done_by_pool,
         "dagman_cluster": record.get("dagman_cluster"),
-        "reruns": {node: entry["executed"] for node, entry in sorted(history.items()) if entry["executed"] > 1},
+        "reruns": {node: entry["started"] for node, entry in sorted(history.items()) if entry["started"] > 1},
         "disconnects": sum(entry["disconnected"] for entry in history.values()),
         "reconnects": sum(entry["reconnected"] for entry in history.values()),
         "reconnect_failures": sum(entry["reconnect_failed"] for entry in history.values()),
@@ -401,7 +411,7 @@ def summarize(run_id: str) -> dict:
         by_pool[chunk["pool"]] = by_pool.get(chunk["pool"], 0) + 1
     history = job_history(run)
     for chunk in chunks:
-        chunk["executions"] = history.get(f"chunk{chunk['chunk']}", {}).get("executed", 1)
+        chunk["executions"] = history.get(f"chunk{chunk['chunk']}", {}).get("started", 1)
     finished = time.time()
     summary = {
         "run_id": run_id,
