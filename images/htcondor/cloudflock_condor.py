@@ -11,7 +11,10 @@ Environment (all optional but the role):
   CLOUDFLOCK_POOL          pool name (the container id in the spec); default: hostname
   CLOUDFLOCK_IP            the container's pinned address; default: the address of the hostname
   CLOUDFLOCK_NETWORK_CIDR  the pool network; write access is limited to it
-  CLOUDFLOCK_FLOCK_TO      submitter: comma-separated central managers of the executor pools
+  CLOUDFLOCK_FLOCK_TO      submitter: comma-separated central managers of the executor pools, written at
+                           the first start into FLOCK_TO_FILE (which then persists across restarts and is
+                           what the flock role rewrites, with condor_reconfig, when the executors change);
+                           none given, an existing file stays and a new submitter flocks nowhere until told
   CLOUDFLOCK_FLOCK_FROM    executor: comma-separated submitters allowed to flock in; default: the network
   CLOUDFLOCK_CPUS          slots to advertise (one per CPU); default: CPUs visible to the container
   CLOUDFLOCK_MEMORY_MB     memory of the container; each slot gets MEMORY_MB / CPUS
@@ -23,6 +26,8 @@ Environment (all optional but the role):
                            whose executor vanished is back to idle this long after, and a submitter
                            restart shorter than it reconnects to its running jobs instead of rerunning them.
 Arguments in the seed's style are accepted too: `-f LIST` (flock to), `-r ROLE`.
+
+`flock-to LIST [--min-level N]` prints the FLOCK_TO file for that list (what the flock role writes).
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ import sys
 from dataclasses import dataclass, field
 
 ROLES = ("submitter", "executor")
+CONFIG_FILE = "/etc/condor/config.d/50-cloudflock.conf"
+FLOCK_TO_FILE = "/etc/condor/config.d/60-cloudflock-flock-to.conf"
 
 
 class ConfigError(ValueError):
@@ -118,21 +125,9 @@ def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
     if memory_mb < cpus:
         raise ConfigError(f"CLOUDFLOCK_MEMORY_MB={memory_mb} leaves less than 1 MB per slot for {cpus} CPUs")
 
-    flock_to = _split(args.flock_to or env.get("CLOUDFLOCK_FLOCK_TO", ""))
-    if role == "submitter" and not flock_to:
-        raise ConfigError("CLOUDFLOCK_FLOCK_TO='' : a submitter needs at least one executor pool to flock to")
-    for target in flock_to:
-        try:
-            ipaddress.ip_address(target.split(":")[0])
-        except ValueError:
-            if not target.replace("-", "").replace(".", "").isalnum():
-                raise ConfigError(
-                    f"CLOUDFLOCK_FLOCK_TO entry {target!r} is neither an address nor a host name") from None
+    flock_to = flock_targets(args.flock_to or env.get("CLOUDFLOCK_FLOCK_TO", ""))
     flock_from = _split(env.get("CLOUDFLOCK_FLOCK_FROM", "")) or (str(network),)
-    level_raw = env.get("CLOUDFLOCK_MIN_FLOCK_LEVEL", "")
-    min_flock_level = int(level_raw) if level_raw else None
-    if min_flock_level is not None and not 0 <= min_flock_level <= len(flock_to):
-        raise ConfigError(f"CLOUDFLOCK_MIN_FLOCK_LEVEL={level_raw!r} must lie between 0 and {len(flock_to)}")
+    min_flock_level = _min_flock_level(env.get("CLOUDFLOCK_MIN_FLOCK_LEVEL", ""), flock_to)
     interval = _positive_int("CLOUDFLOCK_INTERVAL", env.get("CLOUDFLOCK_INTERVAL", "2"))
     job_lease = _positive_int("CLOUDFLOCK_JOB_LEASE", env.get("CLOUDFLOCK_JOB_LEASE", "20"))
     if job_lease < 20:
@@ -144,6 +139,45 @@ def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
         role=role, pool=pool, ip=str(address), network_cidr=str(network), cpus=cpus, memory_mb=memory_mb,
         trust_domain=trust_domain, flock_to=flock_to, flock_from=flock_from,
         min_flock_level=min_flock_level, interval=interval, job_lease=job_lease,
+    )
+
+
+def flock_targets(value: str) -> tuple[str, ...]:
+    """The central managers of a comma- or space-separated list, each an address or a host name."""
+    targets = _split(value)
+    for target in targets:
+        try:
+            ipaddress.ip_address(target.split(":")[0])
+        except ValueError:
+            if not target.replace("-", "").replace(".", "").replace(":", "").isalnum():
+                raise ConfigError(
+                    f"CLOUDFLOCK_FLOCK_TO entry {target!r} is neither an address nor a host name") from None
+    return targets
+
+
+def _min_flock_level(raw: str, flock_to: tuple[str, ...]) -> int | None:
+    """The pools always negotiated with; None means all of them. Checked against the list only when there is
+    one: a submitter started without its list gets it later."""
+    if not raw:
+        return None
+    try:
+        level = int(raw)
+    except ValueError:
+        raise ConfigError(f"CLOUDFLOCK_MIN_FLOCK_LEVEL={raw!r} is not a whole number") from None
+    if level < 0 or (flock_to and level > len(flock_to)):
+        raise ConfigError(f"CLOUDFLOCK_MIN_FLOCK_LEVEL={raw!r} must lie between 0 and {len(flock_to)}")
+    return level
+
+
+def render_flock_to(flock_to: tuple[str, ...], min_flock_level: int | None = None) -> str:
+    """The submitter's FLOCK_TO file: the executor pools it flocks to, all of them negotiated with (first
+    come, first served) unless min_flock_level says fewer. The flock role writes the same text."""
+    level = len(flock_to) if min_flock_level is None else min(min_flock_level, len(flock_to))
+    return (
+        "# The executor pools this submitter flocks to. Written at the first start, then by the flock role\n"
+        "# (followed by condor_reconfig) whenever the executor pools change; kept across restarts.\n"
+        f"FLOCK_TO = {', '.join(flock_to)}\n"
+        f"MIN_FLOCK_LEVEL = {level}\n"
     )
 
 
@@ -217,8 +251,7 @@ def render_config(s: PoolSettings) -> str:
     if s.role == "submitter":
         lines += [
             "# Jobs go to the executor pools; this pool runs none itself (DAG bookkeeping runs locally).",
-            f"FLOCK_TO = {', '.join(s.flock_to)}",
-            f"MIN_FLOCK_LEVEL = {len(s.flock_to) if s.min_flock_level is None else s.min_flock_level}",
+            f"# FLOCK_TO and MIN_FLOCK_LEVEL live in {FLOCK_TO_FILE}, which changes without a restart.",
             "FLOCK_INCREMENT = 1",
             f"ALLOW_NEGOTIATOR_SCHEDD = {_allow('condor@$(TRUST_DOMAIN)', network)}",
             "START_LOCAL_UNIVERSE = True",
@@ -249,16 +282,52 @@ def render_config(s: PoolSettings) -> str:
     return "\n".join(lines)
 
 
+def flock_to_file_text(s: PoolSettings, existing: str | None) -> str | None:
+    """What the submitter's FLOCK_TO file should hold after this start: a given list at the first start, the
+    existing file otherwise (None: leave it as it is); None for executors."""
+    if s.role != "submitter":
+        return None
+    if existing is not None:
+        return None
+    return render_flock_to(s.flock_to, s.min_flock_level)
+
+
+def _print_flock_to(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="cloudflock_condor.py flock-to")
+    parser.add_argument("targets", help="comma-separated central managers of the executor pools")
+    parser.add_argument("--min-level", default="")
+    args = parser.parse_args(argv)
+    try:
+        targets = flock_targets(args.targets)
+        sys.stdout.write(render_flock_to(targets, _min_flock_level(args.min_level, targets)))
+    except ConfigError as error:
+        print(f"cloudflock: bad pool setting: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    output = "/etc/condor/config.d/50-cloudflock.conf"
+    if argv[:1] == ["flock-to"]:
+        return _print_flock_to(argv[1:])
     try:
         settings = settings_from_env(dict(os.environ), argv)
     except ConfigError as error:
         print(f"cloudflock: bad pool setting: {error}", file=sys.stderr)
         return 2
-    with open(output, "w", encoding="utf-8") as handle:
+    with open(CONFIG_FILE, "w", encoding="utf-8") as handle:
         handle.write(render_config(settings))
+    existing = None
+    if os.path.exists(FLOCK_TO_FILE):
+        with open(FLOCK_TO_FILE, encoding="utf-8") as handle:
+            existing = handle.read()
+    flock_to_text = flock_to_file_text(settings, existing)
+    if flock_to_text is not None:
+        with open(FLOCK_TO_FILE, "w", encoding="utf-8") as handle:
+            handle.write(flock_to_text)
     print(f"cloudflock: {settings.role} pool {settings.pool} at {settings.ip}, {settings.cpus} slot(s)")
+    if settings.role == "submitter" and not settings.flock_to and existing is None:
+        print(f"cloudflock: no executor pools yet: {FLOCK_TO_FILE} names none until the flock role writes "
+              "them (or start with -f LIST)", file=sys.stderr)
     return 0
 
 

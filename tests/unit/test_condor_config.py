@@ -50,21 +50,56 @@ def test_executor_slots_split_memory_per_cpu() -> None:
     assert "FLOCK_TO" not in macros
 
 
+def flock_to_file(env: dict[str, str], argv: list[str] | None = None, existing: str | None = None) -> str | None:
+    return condor.flock_to_file_text(condor.settings_from_env(env, argv or []), existing)
+
+
 def test_submitter_flocks_to_every_executor_first_come_first_served() -> None:
     env = {**BASE, "CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_POOL": "submitter", "CLOUDFLOCK_IP": "172.16.0.1",
            "CLOUDFLOCK_FLOCK_TO": "172.16.0.2,172.16.0.3"}
     macros = render(env)
-    assert macros["FLOCK_TO"] == "172.16.0.2, 172.16.0.3"
-    assert macros["MIN_FLOCK_LEVEL"] == "2"
+    # The list lives in its own file, which changes (with condor_reconfig) without a restart.
+    assert "FLOCK_TO" not in macros and "MIN_FLOCK_LEVEL" not in macros
+    assert macros["FLOCK_INCREMENT"] == "1"
     assert "STARTD" not in macros["DAEMON_LIST"]
+    text = flock_to_file(env)
+    assert text is not None
+    flock = parse(text)
+    assert flock == {"FLOCK_TO": "172.16.0.2, 172.16.0.3", "MIN_FLOCK_LEVEL": "2"}
     assert macros["ALLOW_NEGOTIATOR_SCHEDD"] == ("condor@$(TRUST_DOMAIN)/172.16.0.0/24, "
                                                  "condor@$(TRUST_DOMAIN)/127.0.0.1")
 
 
 def test_seed_style_flock_argument_wins() -> None:
     env = {**BASE, "CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_IP": "172.16.0.1"}
-    macros = render(env, ["-f", "172.16.0.2,172.16.0.3", "-k", "ssh-rsa AAA", "-u", "irods"])
-    assert macros["FLOCK_TO"] == "172.16.0.2, 172.16.0.3"
+    text = flock_to_file(env, ["-f", "172.16.0.2,172.16.0.3", "-k", "ssh-rsa AAA", "-u", "irods"])
+    assert text is not None and parse(text)["FLOCK_TO"] == "172.16.0.2, 172.16.0.3"
+
+
+def test_flock_to_file_is_written_at_first_start_and_then_kept() -> None:
+    env = {**BASE, "CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_IP": "172.16.0.1",
+           "CLOUDFLOCK_FLOCK_TO": "172.16.0.2"}
+    # A restart keeps what the flock role wrote since (three pools), even with the start's list in the env.
+    changed = condor.render_flock_to(("172.16.0.2", "172.16.0.3", "172.16.0.4"))
+    assert flock_to_file(env, existing=changed) is None
+    assert flock_to_file({**BASE, "CLOUDFLOCK_ROLE": "executor"}) is None
+
+
+def test_submitter_without_a_list_flocks_nowhere_until_told() -> None:
+    env = {**BASE, "CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_IP": "172.16.0.1", "CLOUDFLOCK_MIN_FLOCK_LEVEL": "1"}
+    text = flock_to_file(env)
+    assert text is not None and parse(text) == {"FLOCK_TO": "", "MIN_FLOCK_LEVEL": "0"}
+
+
+def test_flock_to_command_prints_what_the_entrypoint_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert condor.main(["flock-to", "172.16.0.2,172.16.0.4"]) == 0
+    assert capsys.readouterr().out == condor.render_flock_to(("172.16.0.2", "172.16.0.4"))
+    assert condor.main(["flock-to", "172.16.0.2,172.16.0.4", "--min-level", "1"]) == 0
+    assert parse(capsys.readouterr().out)["MIN_FLOCK_LEVEL"] == "1"
+    assert condor.main(["flock-to", "172.16.0.2", "--min-level", "3"]) == 2
+    assert "CLOUDFLOCK_MIN_FLOCK_LEVEL='3' must lie between 0 and 1" in capsys.readouterr().err
+    assert condor.main(["flock-to", "not/a/host"]) == 2
+    assert "'not/a/host' is neither an address nor a host name" in capsys.readouterr().err
 
 
 def test_security_is_required_and_write_is_limited_to_the_network() -> None:
@@ -92,7 +127,8 @@ def test_intervals_are_seconds_not_minutes() -> None:
     ({"CLOUDFLOCK_MEMORY_MB": "lots"}, "CLOUDFLOCK_MEMORY_MB='lots' is not a whole number"),
     ({"CLOUDFLOCK_IP": "10.0.0.2"}, "CLOUDFLOCK_IP='10.0.0.2' is outside CLOUDFLOCK_NETWORK_CIDR='172.16.0.0/24'"),
     ({"CLOUDFLOCK_NETWORK_CIDR": "172.16.0.9/24"}, "is not a network in CIDR notation"),
-    ({"CLOUDFLOCK_ROLE": "submitter"}, "a submitter needs at least one executor pool"),
+    ({"CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_FLOCK_TO": "172.16.0.3", "CLOUDFLOCK_MIN_FLOCK_LEVEL": "2"},
+     "CLOUDFLOCK_MIN_FLOCK_LEVEL='2' must lie between 0 and 1"),
 ])
 def test_bad_settings_name_the_variable(override: dict[str, str], message: str) -> None:
     env = {**BASE, "CLOUDFLOCK_ROLE": "executor", **override}
