@@ -113,3 +113,8 @@ class Federation:
 
     def docker(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
+
+    def write_spec(self, spec: dict[str, Any]) -> None:
+        """Replace the inventory's spec (a membership change), as an operator would edit it."""
+        self.spec = json.loads(json.dumps(spec))
+        (self.inventory / "group_vars/all/flock.yml").write_text(yaml.safe_dump(self.spec))
