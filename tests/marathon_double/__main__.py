@@ -1,6 +1,7 @@
 """Run the test double of Marathon's REST API standalone.
 
 python -m tests.marathon_double --port 8080 --version 1.4.3 [--docker] [--deployment-delay 1]
+    [--agent HOST=DOCKER_URL ...]
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--agent-host", default="agent1.double.invalid", help="host reported for tasks")
     parser.add_argument("--docker", action="store_true", help="start real Docker containers for tasks")
+    parser.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="HOST=DOCKER_URL",
+        help="an agent host and its Docker engine (tcp://ADDR:2375, unix:///PATH); repeat for several "
+        "agents, which get the tasks in turn (or by a hostname constraint)",
+    )
     parser.add_argument("--name-prefix", default="mesos-", help="container name prefix with --docker")
     parser.add_argument("--username", help="require HTTP basic auth with this user")
     parser.add_argument("--password", help="password for --username")
@@ -41,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         import docker
 
         client = docker.from_env()
+    agents: list[tuple[str, Any]] = []
+    for entry in args.agent:
+        host, sep, url = entry.partition("=")
+        if not sep or not host or not url:
+            parser.error(f"--agent {entry!r}: expected HOST=DOCKER_URL")
+        import docker
+
+        agents.append((host, docker.DockerClient(base_url=url)))
     double = MarathonApiDouble(
         version=args.version,
         deployment_delay=args.deployment_delay,
@@ -52,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         username=args.username,
         password=args.password,
         token=args.token,
+        agents=agents,
     )
     if args.fail_first:
         double.inject_faults(args.fail_first)

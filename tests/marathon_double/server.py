@@ -127,7 +127,10 @@ class MarathonApiDouble:
     ``version`` is what GET /v2/info reports ("1.4.3", "1.10.17" ...) and decides the API generation.
     ``deployment_delay`` is how long each deployment stays in GET /v2/deployments.
     ``docker_client`` (a ``docker.DockerClient``) makes finished deployments start real containers,
-    named ``<docker_name_prefix><uuid>``. ``username``/``password`` or ``token`` make it demand auth.
+    named ``<docker_name_prefix><uuid>``. ``agents`` instead, ``[(host, docker_client), ...]``, makes it
+    place each task on one of several Docker engines, as Mesos agents of one cluster: the agent named by a
+    ``["hostname", "CLUSTER"|"LIKE", value]`` constraint, otherwise the next agent in turn; the task's
+    ``host`` is that agent's name. ``username``/``password`` or ``token`` make it demand auth.
     """
 
     def __init__(
@@ -143,6 +146,7 @@ class MarathonApiDouble:
         password: str | None = None,
         token: str | None = None,
         healthy: bool = True,
+        agents: list[tuple[str, Any]] | None = None,
     ) -> None:
         self.version = version
         self.api_version = parse_version(version)
@@ -157,6 +161,12 @@ class MarathonApiDouble:
             if docker_client is not None
             else None
         )
+        # Several Docker engines, one per agent host: tasks are placed on them in turn (or by constraint).
+        self.agents: dict[str, DockerTaskLauncher] = {
+            host: DockerTaskLauncher(client, docker_name_prefix, agent_host=host, owner=f"marathon-api-double@{host}")
+            for host, client in (agents or [])
+        }
+        self._next_agent = itertools.count()
         self.requests: list[RecordedRequest] = []
         self.apps: dict[str, dict[str, Any]] = {}
         self.deployments: dict[str, Deployment] = {}
@@ -192,22 +202,14 @@ class MarathonApiDouble:
         self._server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
-        if self.launcher is not None:
+        if self.launcher is not None or self.agents:
             with self._lock:
-                containers = [
-                    t["container_id"]
-                    for app in self.apps.values()
-                    for t in app["_tasks"]
-                    if t.get("container_id")
+                tasks = [t for app in self.apps.values() for t in app["_tasks"] if t.get("container_id")]
+                tasks += [
+                    t for d in self.deployments.values() for t in d.extra.get("orphans", []) if t.get("container_id")
                 ]
-                containers += [
-                    t["container_id"]
-                    for d in self.deployments.values()
-                    for t in d.extra.get("orphans", [])
-                    if t.get("container_id")
-                ]
-            for container_id in containers:
-                self.launcher.kill(container_id)
+            for task in tasks:
+                self._kill(task)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -602,20 +604,17 @@ class MarathonApiDouble:
                     failure = str(exc)
                     break
         for task in old_tasks:
-            if self.launcher is not None and task.get("container_id"):
-                self.launcher.kill(task["container_id"])
+            self._kill(task)
         with self._lock:
             if deployment.id not in self.deployments:
                 # Cancelled (force) while containers were starting: do not leak them.
                 for task in new_tasks:
-                    if self.launcher is not None and task.get("container_id"):
-                        self.launcher.kill(task["container_id"])
+                    self._kill(task)
                 return
             stored = self.apps.get(deployment.app_id)
             if failure is not None:
                 for task in new_tasks:
-                    if self.launcher is not None and task.get("container_id"):
-                        self.launcher.kill(task["container_id"])
+                    self._kill(task)
                 if stored is not None:
                     stored["_tasks"] = []
                     stored["_lastTaskFailure"] = {
@@ -633,18 +632,38 @@ class MarathonApiDouble:
                 stored["_tasks"] = new_tasks
             self.deployments.pop(deployment.id, None)
 
+    def _kill(self, task: dict[str, Any]) -> None:
+        if not task.get("container_id"):
+            return
+        launcher = self.agents.get(task.get("host", "")) or self.launcher
+        if launcher is not None:
+            launcher.kill(task["container_id"])
+
+    def _place(self, app: dict[str, Any]) -> str:
+        """The agent a task of ``app`` goes to: a hostname constraint's, else the next in turn."""
+        hosts = list(self.agents)
+        for constraint in app.get("constraints") or []:
+            if len(constraint) == 3 and constraint[0] == "hostname" and constraint[1] in ("CLUSTER", "LIKE"):
+                pattern = constraint[2] if constraint[1] == "LIKE" else re.escape(constraint[2])
+                hosts = [h for h in hosts if re.fullmatch(pattern, h)]
+        if not hosts:
+            raise LaunchError(f"no agent satisfies the constraints of app {app.get('id')}: {app.get('constraints')}")
+        return hosts[next(self._next_agent) % len(hosts)]
+
     def _launch(self, app: dict[str, Any]) -> dict[str, Any]:
         task_id = f"{app['id'].strip('/').replace('/', '_')}.{uuid.uuid4()}"
         now = _now()
+        host = self._place(app) if self.agents else self.agent_host
         task = {
             "id": task_id,
-            "host": self.agent_host,
+            "host": host,
             "staged_at": now,
             "started_at": now,
             "version": app["version"],
         }
-        if self.launcher is not None:
-            started = self.launcher.launch(app, task_id)
+        launcher = self.agents.get(host) or self.launcher
+        if launcher is not None:
+            started = launcher.launch(app, task_id)
             task.update(
                 container_id=started["container_id"],
                 name=started["name"],
