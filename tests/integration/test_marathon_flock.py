@@ -34,7 +34,8 @@ HOSTS = {
         "children": {
             "docker_hosts": {"hosts": {"localhost": LOCAL}},
             "mesos_masters": {"hosts": {}},
-            "mesos_agents": {"hosts": {"chameleon-agent": LOCAL, "azure-agent": LOCAL}},
+            # Not mesos_agents: site.yml would provision Mesos there. Each cluster names its agents.
+            "marathon_test_agents": {"hosts": {"chameleon-agent": LOCAL, "azure-agent": LOCAL}},
         }
     }
 }
@@ -44,14 +45,13 @@ APP_IDS = {"chameleon": [f"/{NAME}/executor1", f"/{NAME}/submitter"], "azure": [
 def layout(chameleon_url: str, azure_url: str) -> dict[str, Any]:
     return {
         "flock_clusters": [
-            # The first cloud names its agent; the second has the group mesos_agents.
             {
                 "id": "chameleon",
                 "type": "marathon",
                 "marathon_url": chameleon_url + "/v2/apps",
                 "agents": ["chameleon-agent"],
             },
-            {"id": "azure", "type": "marathon", "marathon_url": azure_url},
+            {"id": "azure", "type": "marathon", "marathon_url": azure_url, "agents": ["azure-agent"]},
         ],
         "flock_containers": [
             {"id": "submitter", "cluster": "chameleon", "role": "submitter", "cpus": 1, "mem": 1024},

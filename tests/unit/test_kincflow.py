@@ -296,3 +296,24 @@ def test_an_attempt_lost_before_its_execute_event_counts_as_a_start(kincflow, tm
     # chunk0 without its first execute event: killed while its input was still being transferred.
     (run / "run.log").write_text("...\n".join(events[:1] + events[2:]))
     assert kincflow.job_history(run)["chunk0"]["started"] == 2
+
+
+def test_run_is_done_only_after_dagman_has_left_the_queue(kincflow, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    run = kincflow.build_run(options(mode="test", chunks=1))
+    record = json.loads((run / "run.json").read_text())
+    record["dagman_cluster"] = 42
+    (run / "run.json").write_text(json.dumps(record))
+    (run / "chunk-0.meta.json").write_text('{"chunk": 0, "pool": "executor1", "exit_code": 0, "start": 1, "end": 2}')
+    kincflow.summarize(run.name)
+    in_queue = {"dagman": "42\n"}
+
+    def fake_run(argv, **_kwargs):
+        stdout = in_queue["dagman"] if argv[:2] == ["condor_q", "42"] else ""
+        return subprocess.CompletedProcess(argv, 0, stdout=stdout, stderr="")
+
+    monkeypatch.setattr(kincflow.subprocess, "run", fake_run)
+    assert kincflow.status(run.name)["state"] == "running"
+    in_queue["dagman"] = ""
+    assert kincflow.status(run.name)["state"] == "done"

@@ -322,6 +322,15 @@ def job_history(run: Path) -> dict[str, dict]:
     return nodes
 
 
+def _dagman_queued(dagman_cluster: int | None) -> bool:
+    """Whether the run's DAGMan job is still in the queue (it writes its last lines as it leaves)."""
+    if dagman_cluster is None:
+        return False
+    result = subprocess.run(["condor_q", str(dagman_cluster), "-af", "ClusterId"],
+                            capture_output=True, text=True, check=False)
+    return result.returncode != 0 or bool(result.stdout.strip())
+
+
 def _tail(path: Path, lines: int = 20) -> str:
     if not path.exists():
         return ""
@@ -351,7 +360,8 @@ def status(run_id: str) -> dict:
     dag_status = int(dag_ad.get("DagStatus", 3)) if dag_ad else 3
     failed = [name for name, state in nodes.items() if state in ("error", "futile")]
     history = job_history(run)
-    if summary_exists and not failed:
+    if summary_exists and not failed and not _dagman_queued(record.get("dagman_cluster")):
+        # Done once DAGMan itself has left the queue: until then it still writes to the run directory.
         state = "done"
     elif failed and not any(job.get("JobStatus") in (1, 2) for job in queue):
         state = "failed"
