@@ -38,14 +38,17 @@ def docker_available() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
 
 
+def missing(message: str) -> None:
+    """Skip for a missing prerequisite, except under `make test` (CLOUDFLOCK_REQUIRE_DOCKER=1): fail there."""
+    if os.environ.get("CLOUDFLOCK_REQUIRE_DOCKER") == "1":
+        pytest.fail(message + " (make test provides it; CLOUDFLOCK_REQUIRE_DOCKER=1 forbids skipping)")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
-    if docker_available():
-        return
-    message = "no Docker engine answers `docker info`"
-    if os.environ.get("CLOUDFLOCK_REQUIRE_DOCKER") == "1":
-        pytest.fail(message + " (make test starts one; CLOUDFLOCK_REQUIRE_DOCKER=1 forbids skipping)")
-    pytest.skip(message)
+    if not docker_available():
+        missing("no Docker engine answers `docker info`")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,3 +120,51 @@ class Federation:
         """Replace the inventory's spec (a membership change), as an operator would edit it."""
         self.spec = json.loads(json.dumps(spec))
         (self.inventory / "group_vars/all/flock.yml").write_text(yaml.safe_dump(self.spec))
+
+
+WORKFLOW = "/home/condor_pool/OSG-KINC"
+RUNS = "/home/condor_pool/runs"
+
+
+class Submitter:
+    """The workflow commands of a federation's submitter, run as condor_pool through docker exec."""
+
+    def __init__(self, fed: Federation) -> None:
+        self.fed = fed
+        self.name = f"{fed.name}-submitter"
+
+    def exec(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = self.fed.docker("exec", "-u", "condor_pool", "-e", "USER=condor_pool", self.name, *argv)
+        if check and done.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)!r} in {self.name} failed (rc {done.returncode}): "
+                                 f"{done.stderr.strip() or done.stdout.strip()}")
+        return done
+
+    def status(self, run_id: str) -> dict[str, Any] | None:
+        """The run's status, or None while the submitter does not answer (it may be restarting)."""
+        done = self.exec(f"{WORKFLOW}/status", run_id, "--json", check=False)
+        if done.returncode != 0:
+            return None
+        try:
+            return dict(json.loads(done.stdout))
+        except ValueError:
+            return None
+
+    def wait(self, run_id: str, until: Callable[[dict[str, Any]], bool], what: str, timeout: float = 600.0,
+             gave_up: Callable[[], str | None] | None = None) -> dict[str, Any]:
+        """Poll the run's status until `until` holds; fail when the run fails, `gave_up` says why, or at timeout."""
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            status = self.status(run_id)
+            if status is not None:
+                last = status
+                if until(status):
+                    return status
+                if status["state"] == "failed":
+                    raise AssertionError(f"run {run_id} failed while waiting for {what}: {status}")
+            reason = gave_up() if gave_up else None
+            if reason:
+                raise AssertionError(f"stopped waiting for {what}: {reason}; last status {last}")
+            time.sleep(1)
+        raise AssertionError(f"run {run_id}: no {what} within {timeout:.0f} s; last status {last}")

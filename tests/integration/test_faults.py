@@ -21,21 +21,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .flock_helpers import Federation
+from .flock_helpers import RUNS, WORKFLOW, Federation, Submitter
 
 pytestmark = [pytest.mark.docker]
 
-WORKFLOW = "/home/condor_pool/OSG-KINC"
-RUNS = "/home/condor_pool/runs"
 CHUNKS = 12
 THRESHOLD = 0.85
 JOB_DELAY_S = 15.0
@@ -126,57 +123,24 @@ class Outcome:
                 "reconnect_failures": self.status.get("reconnect_failures")}
 
 
-class Drill:
+class Drill(Submitter):
     """Runs, observes and disturbs KINC runs in a federation's submitter with docker exec."""
 
     def __init__(self, fed: Federation, chunks: int = CHUNKS, threshold: float = THRESHOLD,
                  delay_s: float = JOB_DELAY_S) -> None:
-        self.fed = fed
-        self.submitter = f"{fed.name}-submitter"
+        super().__init__(fed)
         self.chunks, self.threshold, self.delay_s = chunks, threshold, delay_s
 
     def container(self, pool: str) -> str:
         return f"{self.fed.name}-{pool}"
-
-    def exec(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = self.fed.docker("exec", "-u", "condor_pool", "-e", "USER=condor_pool", self.submitter, *argv)
-        if check and done.returncode != 0:
-            raise AssertionError(f"{' '.join(argv)!r} in {self.submitter} failed (rc {done.returncode}): "
-                                 f"{done.stderr.strip() or done.stdout.strip()}")
-        return done
 
     def submit(self) -> str:
         done = self.exec(f"{WORKFLOW}/submit", str(self.chunks), "--threshold", str(self.threshold),
                          "--no-plots", "--job-delay", str(self.delay_s), "--json")
         return str(json.loads(done.stdout)["run_id"])
 
-    def status(self, run_id: str) -> dict[str, Any] | None:
-        """The run's status, or None while the submitter does not answer (it may be restarting)."""
-        done = self.exec(f"{WORKFLOW}/status", run_id, "--json", check=False)
-        if done.returncode != 0:
-            return None
-        try:
-            return dict(json.loads(done.stdout))
-        except ValueError:
-            return None
-
-    def wait(self, run_id: str, until: Callable[[dict[str, Any]], bool], what: str,
-             timeout: float = WAIT_S) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        last: dict[str, Any] | None = None
-        while time.monotonic() < deadline:
-            status = self.status(run_id)
-            if status is not None:
-                last = status
-                if until(status):
-                    return status
-                if status["state"] == "failed":
-                    raise AssertionError(f"run {run_id} failed while waiting for {what}: {status}")
-            time.sleep(1)
-        raise AssertionError(f"run {run_id}: no {what} within {timeout:.0f} s; last status {last}")
-
     def wait_done(self, run_id: str) -> dict[str, Any]:
-        return self.wait(run_id, lambda s: s["state"] == "done", "end of the run")
+        return self.wait(run_id, lambda s: s["state"] == "done", "end of the run", timeout=WAIT_S)
 
     def read(self, run_id: str, name: str) -> str:
         return self.exec("cat", f"{RUNS}/{run_id}/{name}").stdout
@@ -243,7 +207,7 @@ class Drill:
         history = self.history(run_id)
         finished = {node: entry for node, entry in history.items() if entry["terminated"] >= 1}
         snapshot = {"status": before, "finished": finished, "meta": self.meta_records(run_id)}
-        self.fed.docker("restart", self.submitter, check=True)
+        self.fed.docker("restart", self.name, check=True)
         status = self.wait_done(run_id)
         snapshot["dagman_out"] = self.read(run_id, "run.dag.dagman.out")
         return self.outcome(run_id, status, reference), snapshot

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import missing
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.integration.test_marathon_app_module import MODULE, app_task, run_playbook
 from tests.marathon_double import DOUBLE_LABEL, MarathonApiDouble
@@ -33,7 +35,7 @@ def docker_client() -> Iterator[Any]:
     try:
         client.ping()
     except docker.errors.DockerException as exc:
-        pytest.skip(f"no Docker engine: {exc}")
+        missing(f"no Docker engine: {exc}")
     ensure_sleeper_image(client)
     yield client
     client.close()
@@ -59,7 +61,7 @@ def flock_network(docker_client: Any) -> Iterator[tuple[str, ipaddress.IPv4Netwo
         except docker.errors.APIError:
             continue
     if network is None:
-        pytest.skip(f"none of {CANDIDATE_SUBNETS} is free for a test network")
+        missing(f"none of {CANDIDATE_SUBNETS} is free for a test network")
     yield name, subnet
     for container in docker_client.containers.list(all=True, filters={"label": f"{DOUBLE_LABEL}"}):
         if container.name.startswith("cfmt-"):

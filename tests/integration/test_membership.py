@@ -24,12 +24,10 @@ from typing import Any
 
 import pytest
 
-from .flock_helpers import Federation, PlaybookRun
+from .flock_helpers import RUNS, Federation, PlaybookRun, Submitter
 
 pytestmark = [pytest.mark.docker]
 
-WORKFLOW = "/home/condor_pool/OSG-KINC"
-RUNS = "/home/condor_pool/runs"
 CHUNKS = 24
 JOB_DELAY_S = 15.0
 WAIT_S = 600.0
@@ -57,40 +55,13 @@ class Observed:
     statuses: list[dict[str, Any]] = field(default_factory=list)
 
 
-class Submitter:
-    def __init__(self, fed: Federation) -> None:
-        self.fed = fed
-        self.name = f"{fed.name}-submitter"
+def flock_to(fed: Federation) -> str:
+    return Submitter(fed).exec("condor_config_val", "FLOCK_TO").stdout.strip()
 
-    def exec(self, *argv: str) -> str:
-        done = self.fed.docker("exec", "-u", "condor_pool", "-e", "USER=condor_pool", self.name, *argv)
-        assert done.returncode == 0, f"{argv} in {self.name}: {done.stderr or done.stdout}"
-        return done.stdout
 
-    def status(self, run_id: str) -> dict[str, Any] | None:
-        done = self.fed.docker("exec", "-u", "condor_pool", "-e", "USER=condor_pool", self.name,
-                               f"{WORKFLOW}/status", run_id, "--json")
-        try:
-            return dict(json.loads(done.stdout)) if done.returncode == 0 else None
-        except ValueError:
-            return None
-
-    def wait(self, run_id: str, until: Callable[[dict[str, Any]], bool], what: str,
-             kinc: Future[PlaybookRun]) -> dict[str, Any]:
-        deadline, last = time.monotonic() + WAIT_S, None
-        while time.monotonic() < deadline:
-            status = self.status(run_id)
-            if status is not None:
-                last = status
-                if until(status):
-                    return status
-            if kinc.done():
-                raise AssertionError(f"the run ended before {what}: {last}\n{kinc.result().output[-3000:]}")
-            time.sleep(1)
-        raise AssertionError(f"no {what} within {WAIT_S:.0f} s; last status {last}")
-
-    def flock_to(self) -> str:
-        return self.exec("condor_config_val", "FLOCK_TO").strip()
+def ended_early(kinc: Future[PlaybookRun]) -> Callable[[], str | None]:
+    """For Submitter.wait: the background kinc.yml run ended before what was awaited happened."""
+    return lambda: f"the run ended:\n{kinc.result().output[-3000:]}" if kinc.done() else None
 
 
 def container_ids(fed: Federation) -> dict[str, str]:
@@ -141,26 +112,27 @@ def observed(federation: Federation) -> Observed:
             "kinc_jobs": CHUNKS, "kinc_threshold": 0.85, "kinc_job_delay": JOB_DELAY_S, "kinc_poll_interval": 2})
         deadline, runs = time.monotonic() + WAIT_S, []
         while not runs and time.monotonic() < deadline and not kinc.done():
-            runs = submitter.exec("ls", RUNS).split()
+            runs = submitter.exec("ls", RUNS).stdout.split()
             time.sleep(1)
         assert len(runs) == 1, (runs, kinc.result().output[-3000:] if kinc.done() else "")
         run_id = runs[0]
-        before = submitter.wait(run_id, lambda s: s["jobs_running"] >= 2, "similarity jobs running", kinc)
+        before = submitter.wait(run_id, lambda s: s["jobs_running"] >= 2, "similarity jobs running",
+                                gave_up=ended_early(kinc))
         ids_before = container_ids(fed)
 
         fed.write_spec(with_executor3(fed.spec, PREFIX))
         add = fed.playbook("playbooks/add_executor.yml", extra={"executor": "executor3"})
         assert add.rc == 0, add.output[-4000:]
         ids_after_add = container_ids(fed)
-        flock_to_after_add = submitter.flock_to()
+        flock_to_after_add = flock_to(fed)
         on3 = submitter.wait(run_id, lambda s: s["running_by_pool"].get("executor3", 0) >= 1,
-                             "a job running on executor3", kinc)
+                             "a job running on executor3", gave_up=ended_early(kinc))
 
         busy = submitter.wait(run_id, lambda s: s["running_by_pool"].get("executor1", 0) >= 1,
-                              "a job running on executor1", kinc)
+                              "a job running on executor1", gave_up=ended_early(kinc))
         remove = fed.playbook("playbooks/remove_executor.yml", extra={"executor": "executor1"})
         fed.write_spec(without(fed.spec, "executor1"))
-        flock_to_after_remove = submitter.flock_to()
+        flock_to_after_remove = flock_to(fed)
         run = kinc.result()
     assert run.rc == 0, run.output[-4000:]
     end = submitter.status(run_id) or {}
@@ -212,14 +184,14 @@ def test_check_mode_shows_the_flock_list_change_and_makes_none(federation: Feder
     spec = json.loads(json.dumps(federation.spec))
     spec["flock_containers"].append({"id": "executor4", "cluster": "local", "role": "executor", "cpus": 1, "mem": 512})
     spec["flock_network"]["containers"].append({"id": "executor4", "ip": f"{PREFIX}.6"})
-    before = Submitter(federation).flock_to()
+    before = flock_to(federation)
     check = federation.playbook("kinc.yml", "--tags", "flock", "--check", "--diff",
                                 extra={"flock_containers": spec["flock_containers"],
                                        "flock_network": spec["flock_network"]})
     assert check.rc == 0, check.output[-4000:]
     assert check.recap["changed"] >= 1
     assert f"+FLOCK_TO = {before}, {PREFIX}.6" in check.output, check.output[-4000:]
-    assert Submitter(federation).flock_to() == before
+    assert flock_to(federation) == before
     assert f"{federation.name}-executor4" not in federation.containers()
 
 

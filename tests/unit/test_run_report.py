@@ -28,6 +28,8 @@ from ansible_collections.cloudflock.htcondor.plugins.module_utils.run_report imp
     write_report,
 )
 
+from tests.conftest import missing
+
 SUBMITTED = 1_795_594_804.0
 # chunk, pool, slot, start, end (seconds after submission)
 JOBS = [
@@ -288,7 +290,7 @@ def test_a_directory_without_summary_is_named(tmp_path: Path) -> None:
 def test_the_module_runs_on_localhost_with_ansible(run_dir: Path) -> None:
     ansible = Path(sys.executable).parent / "ansible"
     if not ansible.exists():
-        pytest.skip(f"no ansible next to {sys.executable}")
+        missing(f"no ansible next to {sys.executable}")
 
     def run(*extra: str) -> dict:
         result = subprocess.run(
