@@ -147,6 +147,7 @@ class MarathonApiDouble:
         token: str | None = None,
         healthy: bool = True,
         agents: list[tuple[str, Any]] | None = None,
+        relaunch_interval: float = 1.0,
     ) -> None:
         self.version = version
         self.api_version = parse_version(version)
@@ -156,6 +157,7 @@ class MarathonApiDouble:
         self.password = password
         self.token = token
         self.healthy = healthy
+        self.relaunch_interval = relaunch_interval
         self.launcher = (
             DockerTaskLauncher(docker_client, docker_name_prefix, agent_host="127.0.0.1")
             if docker_client is not None
@@ -579,6 +581,7 @@ class MarathonApiDouble:
     # ------------------------------------------------------------------------------------------
 
     def _scheduler(self) -> None:
+        next_check = time.monotonic() + self.relaunch_interval
         while not self._stop.wait(0.02):
             with self._lock:
                 due = [d for d in self.deployments.values() if d.due <= time.monotonic() and not d.launched]
@@ -586,6 +589,73 @@ class MarathonApiDouble:
                     deployment.launched = True
             for deployment in due:
                 self._finish(deployment)
+            if self.relaunch_interval and time.monotonic() >= next_check:
+                self._replace_lost_tasks()
+                next_check = time.monotonic() + self.relaunch_interval
+
+    # ------------------------------------------------------------------------------------------
+    # Tasks lost outside a deployment (a background thread): replaced, as Marathon keeps `instances`
+    # ------------------------------------------------------------------------------------------
+
+    def _replace_lost_tasks(self) -> None:
+        """Replace the tasks whose containers stopped (killed, crashed, removed), and launch the ones a failed
+        replacement left missing, for the apps no deployment is changing. Marathon relaunches after
+        backoffSeconds; here the check interval stands for that delay. Mesos keeps a dead container for
+        --docker_remove_delay; here it is removed at once, which also frees a pinned address for the
+        replacement."""
+        if self.launcher is None and not self.agents:
+            return
+        with self._lock:
+            busy = {d.app_id for d in self.deployments.values()}
+            watched = {app_id: (list(app["_tasks"]), int(app.get("instances", 1)))
+                       for app_id, app in self.apps.items() if app_id not in busy}
+        for app_id, (tasks, instances) in watched.items():
+            lost = [t for t in tasks if not self._task_running(t)]
+            if lost or len(tasks) < instances:
+                self._replace(app_id, lost)
+
+    def _task_running(self, task: dict[str, Any]) -> bool:
+        launcher = self.agents.get(task.get("host", "")) or self.launcher
+        return launcher is None or not task.get("container_id") or launcher.is_running(task["container_id"])
+
+    def _replace(self, app_id: str, lost: list[dict[str, Any]]) -> None:
+        lost_ids = {t["id"] for t in lost}
+        with self._lock:
+            stored = self.apps.get(app_id)
+            if stored is None or self._locked(app_id):
+                return
+            version = stored["version"]
+            stored["_tasks"] = [t for t in stored["_tasks"] if t["id"] not in lost_ids]
+            missing = int(stored.get("instances", 1)) - len(stored["_tasks"])
+            if lost:
+                stored["_lastTaskFailure"] = self._task_failure(app_id, lost[-1], "Container exited", version)
+            app = copy.deepcopy(stored)
+        for task in lost:
+            self._kill(task)
+        replacements = []
+        failure = None
+        for _ in range(missing):
+            try:
+                replacements.append(self._launch(app))
+            except LaunchError as exc:
+                failure = str(exc)
+                break
+        with self._lock:
+            stored = self.apps.get(app_id)
+            keep = stored is not None and stored["version"] == version and not self._locked(app_id)
+            if keep:
+                stored["_tasks"] = stored["_tasks"] + replacements
+                if failure is not None:
+                    stored["_lastTaskFailure"] = self._task_failure(app_id, {"host": "", "id": ""}, failure, version)
+        if not keep:
+            # Deleted or redeployed meanwhile: that deployment owns the app's tasks now.
+            for task in replacements:
+                self._kill(task)
+
+    @staticmethod
+    def _task_failure(app_id: str, task: dict[str, Any], message: str, version: str) -> dict[str, Any]:
+        return {"appId": app_id, "host": task["host"], "message": message, "state": "TASK_FAILED",
+                "taskId": task["id"], "timestamp": _now(), "version": version}
 
     def _finish(self, deployment: Deployment) -> None:
         with self._lock:
