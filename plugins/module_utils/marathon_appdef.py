@@ -16,9 +16,7 @@ from typing import Any
 
 # Marathon's PathId rule: every segment is lowercase letters, digits, dashes and dots, and neither
 # starts nor ends with a dash or a dot ("." and ".." are relative references, refused for apps).
-_ID_SEGMENT = re.compile(
-    r"^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])$"
-)
+_ID_SEGMENT = re.compile(r"^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])$")
 _PORT_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 PROTOCOLS = ("tcp", "udp", "udp,tcp")
 IP_MODES = ("weave", "docker_network")
@@ -154,9 +152,7 @@ def validate_options(opts: dict[str, Any]) -> None:
     for index, constraint in enumerate(opts.get("constraints") or []):
         field = f"constraints[{index}]"
         if not isinstance(constraint, (list, tuple)) or not 2 <= len(constraint) <= 3:
-            raise AppDefError(
-                field, constraint, "must be a list [field, OPERATOR] or [field, OPERATOR, value]"
-            )
+            raise AppDefError(field, constraint, "must be a list [field, OPERATOR] or [field, OPERATOR, value]")
         if constraint[1] not in CONSTRAINT_OPERATORS:
             raise AppDefError(field, constraint, "has an operator not in " + ", ".join(CONSTRAINT_OPERATORS))
 
@@ -199,16 +195,12 @@ def validate_options(opts: dict[str, Any]) -> None:
     if opts.get("ip_address"):
         validate_ip(opts["ip_address"], opts.get("network_cidr"))
         if ip_mode == "docker_network" and not opts.get("network_name"):
-            raise AppDefError(
-                "network_name", opts.get("network_name"), "is required when ip_mode is docker_network"
-            )
+            raise AppDefError("network_name", opts.get("network_name"), "is required when ip_mode is docker_network")
     elif opts.get("network_cidr"):
         try:
             ipaddress.ip_network(str(opts["network_cidr"]), strict=True)
         except ValueError as exc:
-            raise AppDefError(
-                "network_cidr", opts["network_cidr"], "is not a network in CIDR notation"
-            ) from exc
+            raise AppDefError("network_cidr", opts["network_cidr"], "is not a network in CIDR notation") from exc
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,9 +247,7 @@ def build_app_definition(opts: dict[str, Any], version: Version) -> dict[str, An
     """The app definition to send to a Marathon server of ``version`` (call validate_options first)."""
     new_api = uses_networks_api(version)
     env = _str_map(opts.get("env"))
-    parameters = [
-        {"key": str(p["key"]), "value": str(p.get("value", ""))} for p in opts.get("parameters") or []
-    ]
+    parameters = [{"key": str(p["key"]), "value": str(p.get("value", ""))} for p in opts.get("parameters") or []]
     docker: dict[str, Any] = {
         "image": opts["image"],
         "privileged": bool(opts.get("privileged")),
@@ -393,9 +383,7 @@ def canonical_app(app: dict[str, Any], version: Version) -> dict[str, Any]:
         "image": docker.get("image"),
         "privileged": bool(docker.get("privileged")),
         "forcePullImage": bool(docker.get("forcePullImage")),
-        "parameters": [
-            {"key": p.get("key"), "value": p.get("value", "")} for p in docker.get("parameters") or []
-        ],
+        "parameters": [{"key": p.get("key"), "value": p.get("value", "")} for p in docker.get("parameters") or []],
     }
     result: dict[str, Any] = {
         "id": normalize_app_id(app.get("id", "")),
@@ -478,9 +466,7 @@ def summarize_tasks(app: dict[str, Any] | None) -> list[dict[str, Any]]:
                 "id": task.get("id"),
                 "host": task.get("host"),
                 "ports": list(task.get("ports") or []),
-                "ip_addresses": [
-                    a.get("ipAddress") for a in task.get("ipAddresses") or [] if a.get("ipAddress")
-                ],
+                "ip_addresses": [a.get("ipAddress") for a in task.get("ipAddresses") or [] if a.get("ipAddress")],
                 "state": task.get("state"),
             }
         )

@@ -147,9 +147,7 @@ class MarathonClient:
                 response = self.session.request(method, url, params=params, json=body, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt > self.retries:
-                    raise MarathonError(
-                        f"no answer after {attempt} attempts: {exc}", method=method, url=url
-                    ) from exc
+                    raise MarathonError(f"no answer after {attempt} attempts: {exc}", method=method, url=url) from exc
                 self._pause(attempt, f"{method} {path}: {type(exc).__name__}")
                 continue
             if response.status_code in RETRY_STATUSES and attempt <= self.retries:
@@ -170,8 +168,7 @@ class MarathonClient:
     # ---------------------------------------------------------------------------------------
 
     def ping(self) -> bool:
-        status, _ = self.request("GET", "/ping")
-        return status == 200
+        return self.request("GET", "/ping")[0] == 200
 
     def info(self) -> dict[str, Any]:
         return self.request("GET", "/v2/info")[1]
@@ -189,7 +186,7 @@ class MarathonClient:
     def get_app(self, app_id: str) -> dict[str, Any] | None:
         """The ``app`` of GET /v2/apps/{id} (with tasks), None when it does not exist."""
         try:
-            _, payload = self.request("GET", app_path(app_id), params={"embed": "app.tasks"})
+            payload = self.request("GET", app_path(app_id), params={"embed": "app.tasks"})[1]
         except MarathonError as exc:
             if exc.status == 404:
                 return None
@@ -250,8 +247,7 @@ class MarathonClient:
             pending = [f"deployment {d}" for d in sorted(running)]
             if self.clock() >= deadline:
                 raise MarathonTimeout(
-                    (f"timed out waiting ({what}) for " if what else "timed out waiting for ")
-                    + ", ".join(pending),
+                    (f"timed out waiting ({what}) for " if what else "timed out waiting for ") + ", ".join(pending),
                     pending,
                 )
             self.progress("waiting for " + ", ".join(pending))
@@ -285,9 +281,7 @@ class MarathonClient:
             if not pending:
                 return
             if self.clock() >= deadline:
-                raise MarathonTimeout(
-                    f"timed out waiting for app {app_id} to go: " + "; ".join(pending), pending
-                )
+                raise MarathonTimeout(f"timed out waiting for app {app_id} to go: " + "; ".join(pending), pending)
             self.progress(f"app {app_id}: " + "; ".join(pending))
             self.sleep(self.poll_interval)
 

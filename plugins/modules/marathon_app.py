@@ -193,7 +193,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Nothing is written; RV(changed) and the diff say what would be done.
+    description: Nothing is written; RV(ignore:changed) and the diff say what would be done.
   diff_mode:
     support: full
     description: Before and after are the managed fields of the app definition.
@@ -212,7 +212,7 @@ seealso:
     description: The app definition and the endpoints this module uses.
     link: https://mesosphere.github.io/marathon/api-console/index.html
 author:
-  - cloudflock developers
+  - cloudflock developers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
