@@ -233,6 +233,8 @@ def _network(problems: list[str], raw: Any, containers: dict[str, dict[str, Any]
             problems.append(f"network.gateway: {gateway!r} is not a host address of {net}")
         elif str(gw) in seen_ips:
             problems.append(f"network.gateway: {gateway} is already the address of {seen_ips[str(gw)]!r}")
+    driver = raw.get("driver", "bridge")
+    ip_range = _ip_range(problems, raw.get("ip_range"), net, seen_ips, required=driver == "overlay")
     name = raw.get("name", "cloudflock")
     if not isinstance(name, str) or not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", name):
         problems.append(f"network.name: {name!r} is not a valid network name")
@@ -241,9 +243,45 @@ def _network(problems: list[str], raw: Any, containers: dict[str, dict[str, Any]
         "prefix": net.prefixlen,
         "name": name,
         "gateway": gateway,
-        "driver": raw.get("driver", "bridge"),
+        "driver": driver,
+        "ip_range": ip_range,
         "addresses": addresses,
     }
+
+
+# The smallest block Docker may hand out addresses from by itself: a swarm overlay takes one per node for
+# its load balancer, plus any container started without a pinned address.
+_SMALLEST_IP_RANGE = 29
+
+
+def _ip_range(problems: list[str], raw: Any, net: ipaddress.IPv4Network, pinned: dict[str, str],
+              required: bool) -> str:
+    """The part of the network Docker allocates from on its own, kept clear of the pinned addresses: the
+    spec's ip_range, checked, or else the largest block of the network without a pinned address (the highest
+    one of that size). Without such a block it is empty, an error where it is required (an overlay)."""
+    if raw is not None:
+        try:
+            block = ipaddress.ip_network(str(raw), strict=True)
+        except ValueError as error:
+            problems.append(f"network.ip_range: {raw!r} is not a network in CIDR notation ({error})")
+            return ""
+        if block.version != 4 or not block.subnet_of(net):
+            problems.append(f"network.ip_range: {raw} is not inside network.cidr {net}")
+            return ""
+        inside = [f"{ip} ({cid!r})" for ip, cid in pinned.items() if ipaddress.ip_address(ip) in block]
+        if inside:
+            problems.append(f"network.ip_range: {raw} holds pinned addresses {', '.join(inside)}; "
+                            "Docker could give them to another endpoint")
+        return str(block)
+    taken = [ipaddress.ip_address(ip) for ip in pinned]
+    for prefix in range(net.prefixlen + 1, _SMALLEST_IP_RANGE + 1):
+        for block in reversed(list(net.subnets(new_prefix=prefix))):
+            if not any(ip in block for ip in taken):
+                return str(block)
+    if required:
+        problems.append(f"network.cidr: {net} has no /{_SMALLEST_IP_RANGE} block free of pinned addresses for "
+                        "Docker's own allocations on an overlay; widen it or set network.ip_range")
+    return ""
 
 
 def normalize_spec(clusters: Any, containers: Any, network: Any) -> dict[str, Any]:

@@ -31,7 +31,9 @@ options:
     type: list
     elements: dict
   network:
-    description: The pool network, C(cidr), C(name), optional C(gateway), and C(containers) mapping ids to C(ip).
+    description: >-
+      The pool network, C(cidr), C(name), optional C(gateway) and C(ip_range) (the block Docker allocates
+      from by itself; it must hold no pinned address), and C(containers) mapping ids to C(ip).
     type: dict
   config_file:
     description: A JSON or YAML file holding C(clusters), C(containers) and C(network); used instead of the options.
@@ -67,7 +69,12 @@ spec:
   contains:
     clusters: {description: Clusters with C(id), C(type), C(marathon_url) or C(docker_host)., type: list}
     containers: {description: Containers with their C(role) and pinned C(ip)., type: list}
-    network: {description: C(cidr), C(prefix), C(name), C(gateway), C(driver), C(addresses)., type: dict}
+    network:
+      description: >-
+        C(cidr), C(prefix), C(name), C(gateway), C(driver), C(addresses), and C(ip_range): the block Docker
+        allocates from by itself (swarm load-balancer endpoints), the spec's or else the largest block of
+        C(cidr) holding no pinned address.
+      type: dict
     submitter: {description: The submitter container., type: dict}
     executors: {description: The executor containers., type: list}
     flock_to: {description: Addresses of the executor pools, in spec order., type: list}

@@ -131,6 +131,40 @@ def test_explicit_gateway_must_be_free() -> None:
     assert problems_of(config) == ["network.gateway: 172.16.0.2 is already the address of 'runner1'"]
 
 
+def test_docker_allocates_from_the_largest_block_without_a_pinned_address() -> None:
+    # The seed pins 172.16.0.1-3 of a /24: the upper half is free.
+    assert from_seed_config(seed())["network"]["ip_range"] == "172.16.0.128/25"
+    config = seed()
+    config["network"]["containers"][2]["ip_addr"] = "172.16.0.200"
+    # Both halves hold a pinned address; of the quarters, .128/26 is the highest free one.
+    assert from_seed_config(config)["network"]["ip_range"] == "172.16.0.128/26"
+
+
+def test_explicit_ip_range_must_hold_no_pinned_address() -> None:
+    config = seed()
+    config["network"]["ip_range"] = "172.16.0.0/28"
+    assert problems_of(config) == ["network.ip_range: 172.16.0.0/28 holds pinned addresses 172.16.0.1 "
+                                   "('submitter'), 172.16.0.2 ('runner1'), 172.16.0.3 ('runner2'); Docker could "
+                                   "give them to another endpoint"]
+    config["network"]["ip_range"] = "172.16.1.0/25"
+    assert problems_of(config) == ["network.ip_range: 172.16.1.0/25 is not inside network.cidr 172.16.0.0/24"]
+    config["network"]["ip_range"] = "172.16.0.128/24"
+    assert problems_of(config)[0].startswith("network.ip_range: '172.16.0.128/24' is not a network in CIDR")
+    config["network"]["ip_range"] = "172.16.0.64/26"
+    assert from_seed_config(config)["network"]["ip_range"] == "172.16.0.64/26"
+
+
+def test_an_overlay_without_a_free_block_is_refused() -> None:
+    config = seed()
+    config["network"]["cidr"] = "172.16.0.0/28"
+    config["network"]["containers"][2]["ip_addr"] = "172.16.0.9"
+    # A bridge network does without: Docker hands out no address there unless a container asks.
+    assert from_seed_config(config)["network"]["ip_range"] == ""
+    config["network"]["driver"] = "overlay"
+    assert problems_of(config) == ["network.cidr: 172.16.0.0/28 has no /29 block free of pinned addresses for "
+                                   "Docker's own allocations on an overlay; widen it or set network.ip_range"]
+
+
 def test_docker_cluster_defaults() -> None:
     spec = normalize_spec(
         [{"id": "local", "type": "docker"}],
