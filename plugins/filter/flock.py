@@ -27,6 +27,19 @@ def stringify(mapping: dict[str, Any]) -> dict[str, str]:
     return {str(key): "" if value is None else str(value) for key, value in (mapping or {}).items()}
 
 
+def jobs_by_cluster(jobs_by_pool: dict[str, int], containers: list[dict[str, Any]]) -> dict[str, int]:
+    """Jobs per cluster (cloud) of the spec, from jobs per executor pool; clusters in spec order."""
+    cluster_of = {container["id"]: container["cluster"] for container in containers or []}
+    unknown = sorted(set(jobs_by_pool or {}) - set(cluster_of))
+    if unknown:
+        raise AnsibleFilterError(f"jobs_by_cluster: pools {', '.join(unknown)} are not containers of the spec")
+    counts: dict[str, int] = {}
+    for container in containers or []:
+        if container["id"] in (jobs_by_pool or {}):
+            counts[container["cluster"]] = counts.get(container["cluster"], 0) + int(jobs_by_pool[container["id"]])
+    return counts
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"docker_ports": docker_ports, "stringify": stringify}
+        return {"docker_ports": docker_ports, "stringify": stringify, "jobs_by_cluster": jobs_by_cluster}

@@ -47,8 +47,8 @@ _SUMMARY_ROWS = (
     ("run_id", "run"), ("mode", "mode"), ("gem", "GEM"), ("corrmethod", "correlation"),
     ("threshold", "threshold"), ("threshold_source", "threshold from"), ("genes", "genes"),
     ("edges", "edges"), ("jobs_done", "jobs done"), ("jobs_total", "jobs"), ("jobs_by_pool", "jobs by pool"),
-    ("executor_pools", "executor pools"), ("submitted_at", "submitted"), ("finished_at", "finished"),
-    ("makespan_s", "makespan (s)"), ("job_runtime_s", "job time, summed (s)"),
+    ("jobs_by_cluster", "jobs by cluster"), ("executor_pools", "executor pools"), ("submitted_at", "submitted"),
+    ("finished_at", "finished"), ("makespan_s", "makespan (s)"), ("job_runtime_s", "job time, summed (s)"),
     ("pool_ready_s", "pools ready after (s)"), ("network", "network"),
 )
 _HIDDEN = {"jobs", "plots"}

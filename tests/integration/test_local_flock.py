@@ -44,6 +44,7 @@ def test_jobs_flock_to_both_executor_pools(federation: Federation) -> None:
     assert set(summary["jobs_by_pool"]) == {"executor1", "executor2"}
     assert all(count > 0 for count in summary["jobs_by_pool"].values())
     assert sum(summary["jobs_by_pool"].values()) == 12
+    assert summary["jobs_by_cluster"] == {"local": 12}
     assert summary["pool_ready_s"] is None or summary["pool_ready_s"] >= 0
     assert "jobs done" in run.output  # progress lines were printed while waiting
     assert sorted(job["chunk"] for job in summary["jobs"]) == list(range(12))
