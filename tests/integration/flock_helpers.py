@@ -116,6 +116,20 @@ class Federation:
     def docker(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
 
+    def locate(self, pool: str) -> tuple[list[str], str]:
+        """The docker command of the engine that runs the pool's container, and the container's name there."""
+        return ["docker"], f"{self.name}-{pool}"
+
+    def pool_docker(self, pool: str, command: str, *options: str, argv: tuple[str, ...] = (),
+                    check: bool = False) -> subprocess.CompletedProcess[str]:
+        """``docker COMMAND OPTIONS... CONTAINER ARGV...`` for the pool's container, on its engine."""
+        engine, container = self.locate(pool)
+        done = subprocess.run([*engine, command, *options, container, *argv], capture_output=True, text=True,
+                              check=False)
+        if check and done.returncode != 0:
+            raise AssertionError(f"docker {command} {container} ({pool}) failed: {done.stderr.strip()}")
+        return done
+
     def write_spec(self, spec: dict[str, Any]) -> None:
         """Replace the inventory's spec (a membership change), as an operator would edit it."""
         self.spec = json.loads(json.dumps(spec))
@@ -131,12 +145,11 @@ class Submitter:
 
     def __init__(self, fed: Federation) -> None:
         self.fed = fed
-        self.name = f"{fed.name}-submitter"
 
     def exec(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = self.fed.docker("exec", "-u", "condor_pool", "-e", "USER=condor_pool", self.name, *argv)
+        done = self.fed.pool_docker("submitter", "exec", "-u", "condor_pool", "-e", "USER=condor_pool", argv=argv)
         if check and done.returncode != 0:
-            raise AssertionError(f"{' '.join(argv)!r} in {self.name} failed (rc {done.returncode}): "
+            raise AssertionError(f"{' '.join(argv)!r} in the submitter failed (rc {done.returncode}): "
                                  f"{done.stderr.strip() or done.stdout.strip()}")
         return done
 

@@ -131,9 +131,6 @@ class Drill(Submitter):
         super().__init__(fed)
         self.chunks, self.threshold, self.delay_s = chunks, threshold, delay_s
 
-    def container(self, pool: str) -> str:
-        return f"{self.fed.name}-{pool}"
-
     def submit(self) -> str:
         done = self.exec(f"{WORKFLOW}/submit", str(self.chunks), "--threshold", str(self.threshold),
                          "--no-plots", "--job-delay", str(self.delay_s), "--json")
@@ -176,25 +173,28 @@ class Drill(Submitter):
     def wait_healthy(self, pool: str, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.fed.docker("inspect", "-f", "{{.State.Health.Status}}", self.container(pool)).stdout
+            state = self.fed.pool_docker(pool, "inspect", "-f", "{{.State.Health.Status}}").stdout
             if state.strip() == "healthy":
                 return
             time.sleep(2)
-        raise AssertionError(f"{self.container(pool)} not healthy within {timeout:.0f} s")
+        raise AssertionError(f"the {pool} container is not healthy within {timeout:.0f} s")
 
-    def executor_lost(self, reference: Outcome, pool: str = "executor1") -> tuple[Outcome, list[str]]:
-        """Kill the pool's container with jobs running on it, start it again once they are back to idle."""
+    def executor_lost(self, reference: Outcome, pool: str = "executor1",
+                      restart: bool = True) -> tuple[Outcome, list[str]]:
+        """Kill the pool's container with jobs running on it. With restart, start it again once they are back
+        to idle; without, whatever runs the container (Marathon) is expected to replace it."""
         run_id = self.submit()
         self.wait(run_id, lambda s: s["running_by_pool"].get(pool, 0) >= 1, f"jobs running on {pool}")
         victims = self.running_nodes(run_id, pool)
         assert victims, f"no node of run {run_id} runs on {pool} after all"
-        self.fed.docker("kill", self.container(pool), check=True)
-        try:
-            # The victims' jobs are idle again (or already ran elsewhere) once their reconnects failed.
-            self.wait(run_id, lambda s: s["reconnect_failures"] >= len(victims)
-                      and pool not in s["running_by_pool"], f"the jobs lost with {pool} back in the queue")
-        finally:
-            self.fed.docker("start", self.container(pool), check=True)
+        self.fed.pool_docker(pool, "kill", check=True)
+        if restart:
+            try:
+                # The victims' jobs are idle again (or already ran elsewhere) once their reconnects failed.
+                self.wait(run_id, lambda s: s["reconnect_failures"] >= len(victims)
+                          and pool not in s["running_by_pool"], f"the jobs lost with {pool} back in the queue")
+            finally:
+                self.fed.pool_docker(pool, "start", check=True)
         status = self.wait_done(run_id)
         self.wait_healthy(pool)
         return self.outcome(run_id, status, reference), victims
@@ -207,7 +207,7 @@ class Drill(Submitter):
         history = self.history(run_id)
         finished = {node: entry for node, entry in history.items() if entry["terminated"] >= 1}
         snapshot = {"status": before, "finished": finished, "meta": self.meta_records(run_id)}
-        self.fed.docker("restart", self.name, check=True)
+        self.fed.pool_docker("submitter", "restart", check=True)
         status = self.wait_done(run_id)
         snapshot["dagman_out"] = self.read(run_id, "run.dag.dagman.out")
         return self.outcome(run_id, status, reference), snapshot

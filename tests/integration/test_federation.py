@@ -21,6 +21,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import pytest
 from tests.marathon_double import MarathonApiDouble
 
 from .flock_helpers import REPO, Federation
+from .test_faults import Drill, reference_outcome
 
 NAME = "cffed-flock"
 CIDR_PREFIX = "10.240.8"
@@ -58,6 +60,11 @@ HOST_FLAGS = [
 ]
 # dockerd keeps its unix socket and also listens on the host's addresses (test hosts on private networks only).
 DOCKER_TCP_DROPIN = "[Socket]\nListenStream=0.0.0.0:2375\n"
+# The fault drill: a KINC run of FAULT_CHUNKS similarity jobs at a fixed threshold, each job waiting before
+# its work so that the executor is lost while jobs run on it (see test_faults.py).
+FAULT_CHUNKS = 8
+THRESHOLD = 0.85
+FAULT_JOB_DELAY_S = 12.0
 
 
 def sh(*argv: str, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -76,7 +83,7 @@ def remove_everything() -> None:
         sh("docker", "network", "rm", network, check=False)
 
 
-def layout(urls: dict[str, str]) -> dict[str, Any]:
+def layout(urls: dict[str, str], executor_cpus: int = 1) -> dict[str, Any]:
     by_cloud: dict[str, list[str]] = {}
     for host, (cloud, _, _) in HOSTS.items():
         by_cloud.setdefault(cloud, []).append(host)
@@ -92,16 +99,14 @@ def layout(urls: dict[str, str]) -> dict[str, Any]:
         ],
         "flock_containers": [
             {"id": "submitter", "cluster": "chameleon", "role": "submitter", "cpus": 1, "mem": 1024},
-            {"id": "executor1", "cluster": "chameleon", "role": "executor", "cpus": 1, "mem": 1024},
-            {"id": "executor2", "cluster": "azure", "role": "executor", "cpus": 1, "mem": 1024},
+            {"id": "executor1", "cluster": "chameleon", "role": "executor", "cpus": executor_cpus, "mem": 1024},
+            {"id": "executor2", "cluster": "azure", "role": "executor", "cpus": executor_cpus, "mem": 1024},
         ],
         "flock_network": {
             "name": NAME,
             "cidr": f"{CIDR_PREFIX}.0/24",
             "driver": "overlay",
             "gateway": f"{CIDR_PREFIX}.1",
-            # Each swarm node's load-balancer endpoint on the network takes an address: not the pinned ones.
-            "ip_range": f"{CIDR_PREFIX}.128/25",
             "containers": [{"id": "submitter"}, {"id": "executor1"}, {"id": "executor2"}],
         },
         "flock_marathon_ip_mode": "docker_network",
@@ -164,10 +169,25 @@ def docker_client(address: str) -> Any:
     return docker.DockerClient(base_url=f"tcp://{address}:2375", timeout=120)
 
 
-@pytest.fixture(scope="module")
-def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Federation, dict[str, MarathonApiDouble]]]:
-    pytest.importorskip("docker")
-    root = tmp_path_factory.mktemp("federation")
+class HostFederation(Federation):
+    """A federation whose pools run in the host containers' engines, under the names Marathon (here its test
+    double) gave them."""
+
+    def locate(self, pool: str) -> tuple[list[str], str]:
+        for host in HOSTS:
+            # Newest first: after a replacement, the new task's container.
+            found = sh("docker", "exec", host, "docker", "ps", "-aq", "--filter", f"label=cloudflock.deployment={NAME}",
+                       "--filter", f"label=cloudflock.pool={pool}", check=False).stdout.split()
+            if found:
+                return ["docker", "exec", "-i", host, "docker"], found[0]
+        return ["docker"], f"no-{pool}-container-on-{'-'.join(HOSTS)}"
+
+
+@contextmanager
+def three_host_federation(root: Path, executor_cpus: int = 1) -> Iterator[tuple[HostFederation, dict[str, Any]]]:
+    """Start the hosts, provision them with site.yml, load the pool images and serve each cloud's Marathon
+    API with a double; yields the federation (kinc.yml not yet run) and the doubles by cloud. Everything is
+    removed afterwards."""
     remove_everything()
     doubles: dict[str, MarathonApiDouble] = {}
     clients: list[Any] = []
@@ -180,9 +200,9 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Federation, 
         tag = local.spec["htcondor_images_tag"]
 
         # Marathon URLs are known only once the doubles listen; the hosts' engines only after site.yml.
-        fed = Federation(root / "fed", NAME, CIDR_PREFIX, layout=layout({"chameleon": "http://127.0.0.1:1",
-                                                                         "azure": "http://127.0.0.1:1"}),
-                         hosts=inventory_hosts())
+        unknown = {"chameleon": "http://127.0.0.1:1", "azure": "http://127.0.0.1:1"}
+        fed = HostFederation(root / "fed", NAME, CIDR_PREFIX, layout=layout(unknown, executor_cpus),
+                             hosts=inventory_hosts())
         provision = fed.playbook("site.yml", "--skip-tags", "images")
         assert provision.rc == 0, provision.output[-4000:]
         load_images(root / "pool-images.tar", tag)
@@ -196,7 +216,7 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Federation, 
             doubles[cloud] = MarathonApiDouble(
                 version=version, deployment_delay=0.3, agents=agents, docker_name_prefix="cffed-mesos-"
             ).start()
-        spec = layout({cloud: double.url for cloud, double in doubles.items()})
+        spec = layout({cloud: double.url for cloud, double in doubles.items()}, executor_cpus)
         fed.spec["flock_clusters"] = spec["flock_clusters"]
         (fed.inventory / "group_vars/all/flock.yml").write_text(json.dumps(fed.spec))
         yield fed, doubles
@@ -206,6 +226,16 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Federation, 
         for client in clients:
             client.close()
         remove_everything()
+
+
+Built = tuple[HostFederation, dict[str, MarathonApiDouble]]
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostFederation, dict[str, MarathonApiDouble]]]:
+    pytest.importorskip("docker")
+    with three_host_federation(tmp_path_factory.mktemp("federation")) as built:
+        yield built
 
 
 def pool_diagnostics() -> str:
@@ -232,13 +262,26 @@ def pools_by_host() -> dict[str, list[str]]:
     return found
 
 
+def pinned_address(federation: HostFederation, pool: str) -> str:
+    networks = json.loads(federation.pool_docker(pool, "inspect", "--format", "{{json .NetworkSettings.Networks}}",
+                                                 check=True).stdout)
+    return str(networks[NAME]["IPAddress"])
+
+
 @pytest.mark.docker
 @pytest.mark.slow
-def test_jobs_run_in_both_clouds_across_three_hosts(fed: tuple[Federation, dict[str, MarathonApiDouble]]) -> None:
+def test_jobs_run_in_both_clouds_across_three_hosts(fed: Built) -> None:
     federation, doubles = fed
     # The swarm spans the three hosts, and the pool network is the overlay on all of them.
     nodes = sh("docker", "exec", "cffed-c1a", "docker", "node", "ls", "--format", "{{.Hostname}} {{.Status}}")
     assert sorted(nodes.stdout.split("\n")[:-1]) == [f"{host} Ready" for host in sorted(HOSTS)], nodes.stdout
+
+    # Each swarm node's load-balancer endpoint takes an address of the network: by default from the largest
+    # block without a pinned address, here the upper half.
+    ipam = json.loads(sh("docker", "exec", "cffed-c1a", "docker", "network", "inspect", NAME, "--format",
+                         "{{json .IPAM.Config}}").stdout)
+    assert ipam == [{"Subnet": f"{CIDR_PREFIX}.0/24", "IPRange": f"{CIDR_PREFIX}.128/25",
+                     "Gateway": f"{CIDR_PREFIX}.1"}], ipam
 
     run = federation.playbook("kinc.yml", extra={"kinc_test_jobs": 8, "kinc_test_job_seconds": 1})
     assert run.rc == 0, run.output[-5000:] + pool_diagnostics()
@@ -246,6 +289,9 @@ def test_jobs_run_in_both_clouds_across_three_hosts(fed: tuple[Federation, dict[
     assert summary["jobs_total"] == summary["jobs_done"] == 8, summary
     assert set(summary["jobs_by_pool"]) == {"executor1", "executor2"}, summary
     assert all(count > 0 for count in summary["jobs_by_pool"].values()), summary
+    # Jobs ran in both clouds: chameleon's executor1 and azure's executor2.
+    assert summary["jobs_by_cluster"] == {"chameleon": summary["jobs_by_pool"]["executor1"],
+                                          "azure": summary["jobs_by_pool"]["executor2"]}, summary
 
     # Each pool ran on its own host: the first cloud's two pools on its two hosts, executor2 in the second.
     placed = pools_by_host()
@@ -257,58 +303,48 @@ def test_jobs_run_in_both_clouds_across_three_hosts(fed: tuple[Federation, dict[
             (task,) = double.stored_app(app_id)["tasks"]
             assert HOSTS[task["host"]][0] == cloud
     for index, pool in enumerate(["submitter", "executor1", "executor2"]):
-        (host,) = [h for h, pools in placed.items() if pool in pools]
-        networks = json.loads(sh("docker", "exec", host, "docker", "inspect", "--format",
-                                 "{{json .NetworkSettings.Networks}}",
-                                 *sh("docker", "exec", host, "docker", "ps", "-q", "--filter",
-                                     f"label=cloudflock.pool={pool}").stdout.split()).stdout)
-        assert networks[NAME]["IPAddress"] == f"{CIDR_PREFIX}.{index + 2}", networks
+        assert pinned_address(federation, pool) == f"{CIDR_PREFIX}.{index + 2}", pool
 
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_losing_the_second_clouds_executor_loses_no_job(fed: Built) -> None:
+    """executor2, the only pool of the second cloud, is killed with jobs running on it. Marathon (its double)
+    replaces the task at the same pinned address; the lost jobs run again, and the network is the one of an
+    undisturbed run on the same federation."""
+    federation, doubles = fed
+    run = federation.playbook("kinc.yml", "--tags", "run", extra={"kinc_jobs": FAULT_CHUNKS,
+                                                                  "kinc_threshold": THRESHOLD})
+    assert run.rc == 0, run.output[-5000:] + pool_diagnostics()
+    drill = Drill(federation, FAULT_CHUNKS, THRESHOLD, FAULT_JOB_DELAY_S)
+    reference = reference_outcome(drill, federation.summary(run)["run_id"])
+    assert reference.jobs_lost == 0 and reference.run_twice == [], reference.figures()
+    (app_id,) = doubles["azure"].apps
+    (before,) = doubles["azure"].stored_app(app_id)["tasks"]
+
+    outcome, victims = drill.executor_lost(reference, "executor2", restart=False)
+    figures = outcome.figures()
+    print(f"executor2 lost in the second cloud: {json.dumps(figures)} victims {victims}")
+    assert outcome.chunk_check["merge_exact"], outcome.chunk_check["problems"]
+    assert figures["jobs_lost"] == 0, figures
+    assert outcome.summary["jobs_done"] == FAULT_CHUNKS
+    assert set(int(node[5:]) for node in victims) <= set(outcome.run_twice), (victims, outcome.history)
+    assert outcome.run_twice_differing == [], figures
+    assert figures["network_identical"], f"network of {outcome.run_id} differs from {reference.run_id}"
+    # Jobs ran in both clouds, and the executor came back as a new task at its pinned address.
+    assert set(outcome.summary["jobs_by_pool"]) == {"executor1", "executor2"}, outcome.summary["jobs_by_pool"]
+    app = doubles["azure"].stored_app(app_id)
+    (after,) = app["tasks"]
+    assert after["id"] != before["id"] and app["lastTaskFailure"]["taskId"] == before["id"], app
+    assert pinned_address(federation, "executor2") == f"{CIDR_PREFIX}.4"
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_teardown_deletes_every_app_and_container(fed: Built) -> None:
+    federation, doubles = fed
     down = federation.playbook("playbooks/teardown.yml")
     assert down.rc == 0, down.output[-4000:]
     for cloud, double in doubles.items():
         assert double.apps == {}, cloud
     assert pools_by_host() == {host: [] for host in HOSTS}
-
-
-class _FakeApi:
-    def __init__(self, host: str, started: list[tuple[str, str]]) -> None:
-        self.host, self.started = host, started
-
-    def create_host_config(self, **kwargs: Any) -> dict[str, Any]:
-        return kwargs
-
-    def create_container(self, image: str, **kwargs: Any) -> dict[str, str]:
-        self.started.append((self.host, kwargs["name"]))
-        return {"Id": kwargs["name"]}
-
-    def start(self, container_id: str) -> None:
-        pass
-
-    def inspect_container(self, container_id: str) -> dict[str, Any]:
-        return {"NetworkSettings": {"Networks": {"bridge": {"IPAddress": "10.240.9.2"}}, "Ports": {}}}
-
-    def remove_container(self, container_id: str, force: bool = False) -> None:
-        self.started[:] = [entry for entry in self.started if entry[1] != container_id]
-
-
-class _FakeClient:
-    def __init__(self, host: str, started: list[tuple[str, str]]) -> None:
-        self.api = _FakeApi(host, started)
-
-
-def test_the_double_places_tasks_on_its_agents_in_turn_or_by_constraint() -> None:
-    started: list[tuple[str, str]] = []
-    agents = [(host, _FakeClient(host, started)) for host in ("agent-a", "agent-b")]
-    app = {"container": {"type": "DOCKER", "docker": {"image": "x:1", "network": "BRIDGE"}}, "cpus": 0.1, "mem": 32}
-    with MarathonApiDouble(version="1.4.3", deployment_delay=0.05, agents=agents) as double:
-        for name in ("one", "two"):
-            assert double.handle("POST", "/v2/apps", {}, json.dumps({"id": f"/{name}", **app}).encode())[0] == 201
-        pinned = {"id": "/three", "constraints": [["hostname", "CLUSTER", "agent-b"]], **app}
-        assert double.handle("POST", "/v2/apps", {}, json.dumps(pinned).encode())[0] == 201
-        double.settle()
-        hosts = {app_id: double.stored_app(app_id)["tasks"][0]["host"] for app_id in ("/one", "/two", "/three")}
-        assert sorted([hosts["/one"], hosts["/two"]]) == ["agent-a", "agent-b"]
-        assert hosts["/three"] == "agent-b"
-        assert sorted(host for host, _ in started) == ["agent-a", "agent-b", "agent-b"]
-    assert started == []  # stopping the double removed every task's container from its own agent
