@@ -1,60 +1,13 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see galaxy.yml)
 """Wait for a workflow run, printing its progress as it goes.
 
 Polls a status command (its stdout a JSON object with ``state``: running, done or failed) on the target,
 and prints one line each time the progress changes: jobs done, running and idle, and where they run.
+Its documentation is the module of the same name (plugins/modules/workflow_wait.py).
 """
 
 from __future__ import annotations
-
-DOCUMENTATION = r"""
-module: workflow_wait
-short_description: Wait for a workflow run and show its progress
-version_added: 0.1.0
-description:
-  - Runs O(status_command) on the target every O(interval) seconds until the JSON it prints has
-    C(state) C(done) or C(failed), printing a progress line whenever the numbers change.
-  - Fails with the failing node and its error output when the run fails, and at O(timeout) with what is
-    still pending.
-options:
-  status_command:
-    description: Command (argv list) that prints the run's status as JSON.
-    type: list
-    elements: str
-    required: true
-  timeout:
-    description: Seconds to wait at most.
-    type: int
-    default: 3600
-  interval:
-    description: Seconds between polls.
-    type: float
-    default: 3
-attributes:
-  check_mode:
-    support: none
-author:
-  - cloudflock developers
-"""
-
-EXAMPLES = r"""
-- name: Wait for the KINC run
-  cloudflock.htcondor.workflow_wait:
-    status_command: [docker, exec, -u, condor_pool, submitter, kinc-status, "{{ run_id }}", --json]
-    timeout: 1800
-"""
-
-RETURN = r"""
-status:
-  description: The last status the command printed.
-  returned: always
-  type: dict
-waited_s:
-  description: Seconds waited.
-  returned: always
-  type: float
-"""
 
 import json
 import time
@@ -83,11 +36,11 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=dict(
+        args = self.validate_argument_spec(argument_spec=dict(
             status_command=dict(type="list", elements="str", required=True),
             timeout=dict(type="int", default=3600),
             interval=dict(type="float", default=3.0),
-        ))
+        ))[1]
         started = time.monotonic()
         last_line, status = None, {}
         while True:

@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see galaxy.yml)
 """Filters that turn the normalised flock spec into Docker's vocabulary."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see galaxy.yml)
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -14,7 +14,7 @@ options:
     description: Optionally, another images directory to digest.
     required: false
 author:
-  - cloudflock developers
+  - cloudflock developers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

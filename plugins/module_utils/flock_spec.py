@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see galaxy.yml)
 """The declarative pool spec: clusters, containers and their network, as in the seed's JSON config.
 
 `normalize_spec` takes the seed's JSON shape (``n_cpus``, ``marathon_uri``, ``ip_addr``) or ours (``cpus``,
@@ -317,7 +317,7 @@ def normalize_spec(clusters: Any, containers: Any, network: Any) -> dict[str, An
         problems.append("containers: at least one executor pool is needed, found none")
     if problems:
         raise SpecError(problems)
-    assert net is not None
+    # Without problems there is a network: _network returns None only after recording why.
     for container in by_container.values():
         container["ip"] = net["addresses"][container["id"]]
     executors = [c for c in by_container.values() if c["role"] == "executor"]

@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see galaxy.yml)
 """The report of a KINC run on the controller: a timeline of its jobs and one static report.html.
 
 Pure functions over a run directory as kinc.yml fetches it back (summary.json, network.txt, the payload's
@@ -96,7 +96,7 @@ def job_bars(summary: dict[str, Any]) -> list[Bar]:
     bars = [_bar(job, index) for index, job in enumerate(jobs)]
     origin = summary.get("submitted_at")
     if not isinstance(origin, int | float):
-        origin = min((bar.start for bar in bars), default=0.0)
+        origin = min((job_bar.start for job_bar in bars), default=0.0)
     return [Bar(b.chunk, b.pool, b.slot, b.start - origin, b.end - origin) for b in bars]
 
 
@@ -111,20 +111,20 @@ def _bar(job: Any, index: int) -> Bar:
 def pool_lanes(summary: dict[str, Any], bars: list[Bar]) -> list[str]:
     """The executor pools of the federation in their order, then any other pool a job ran on."""
     pools = [str(pool) for pool in summary.get("executor_pools") or []]
-    return pools + sorted({bar.pool for bar in bars} - set(pools))
+    return pools + sorted({job_bar.pool for job_bar in bars} - set(pools))
 
 
 def slot_tracks(bars: list[Bar]) -> tuple[dict[int, int], int]:
     """Each job's track within its lane (a track per slot, or packed when slots are unknown); the count."""
-    if bars and all(bar.slot for bar in bars):
-        slots = sorted({str(bar.slot) for bar in bars})
-        return {id(bar): slots.index(str(bar.slot)) for bar in bars}, len(slots)
+    if bars and all(job_bar.slot for job_bar in bars):
+        slots = sorted({str(job_bar.slot) for job_bar in bars})
+        return {id(job_bar): slots.index(str(job_bar.slot)) for job_bar in bars}, len(slots)
     ends: list[float] = []
     tracks: dict[int, int] = {}
-    for bar in sorted(bars, key=lambda b: (b.start, b.chunk)):
-        free = next((i for i, end in enumerate(ends) if end <= bar.start), len(ends))
-        ends[free:free + 1] = [bar.end]
-        tracks[id(bar)] = free
+    for job_bar in sorted(bars, key=lambda b: (b.start, b.chunk)):
+        free = next((i for i, end in enumerate(ends) if end <= job_bar.start), len(ends))
+        ends[free:free + 1] = [job_bar.end]
+        tracks[id(job_bar)] = free
     return tracks, len(ends)
 
 
@@ -158,17 +158,17 @@ def timeline_figure(summary: dict[str, Any]) -> Figure:
 def _draw_lane(ax: Axes, lane: int, color: str, bars: list[Bar], total: int) -> None:
     tracks, count = slot_tracks(bars)
     height = 0.84 / max(count, 1)
-    for bar in bars:
-        bottom = lane - 0.42 + tracks[id(bar)] * height
-        ax.barh(bottom + height / 2, bar.end - bar.start, left=bar.start, height=height * 0.86, color=color,
-                edgecolor="white", linewidth=0.5, gid="job")
+    for job_bar in bars:
+        bottom = lane - 0.42 + tracks[id(job_bar)] * height
+        ax.barh(bottom + height / 2, job_bar.end - job_bar.start, left=job_bar.start, height=height * 0.86,
+                color=color, edgecolor="white", linewidth=0.5, gid="job")
         if total <= _LABELLED_BARS:
-            ax.text(bar.start + (bar.end - bar.start) / 2, bottom + height / 2, str(bar.chunk), ha="center",
-                    va="center", fontsize=7, color="white", clip_on=True)
+            ax.text(job_bar.start + (job_bar.end - job_bar.start) / 2, bottom + height / 2, str(job_bar.chunk),
+                    ha="center", va="center", fontsize=7, color="white", clip_on=True)
 
 
 def _decorate(ax: Axes, summary: dict[str, Any], bars: list[Bar], lanes: list[str]) -> None:
-    counts = {pool: sum(1 for bar in bars if bar.pool == pool) for pool in lanes}
+    counts = {pool: sum(1 for job_bar in bars if job_bar.pool == pool) for pool in lanes}
     ax.set_yticks(range(len(lanes)), [f"{pool}\n{counts[pool]} jobs" for pool in lanes])
     for label, lane in zip(ax.get_yticklabels(), range(len(lanes)), strict=True):
         label.set_color(_COLORS[lane % len(_COLORS)])
@@ -176,9 +176,9 @@ def _decorate(ax: Axes, summary: dict[str, Any], bars: list[Bar], lanes: list[st
     makespan = summary.get("makespan_s")
     if bars:
         after = "merge, rmt, extract" if summary.get("mode") == "kinc" else "summary"
-        _phase(ax, 0.0, min(bar.start for bar in bars), "import, matching,\nflocking", "before-first-job")
+        _phase(ax, 0.0, min(job_bar.start for job_bar in bars), "import, matching,\nflocking", "before-first-job")
         if isinstance(makespan, int | float):
-            _phase(ax, max(bar.end for bar in bars), makespan, after, "after-last-job")
+            _phase(ax, max(job_bar.end for job_bar in bars), makespan, after, "after-last-job")
     if isinstance(makespan, int | float):
         ax.axvline(makespan, color="#444444", linestyle="--", linewidth=1, gid="finished")
         ax.text(makespan, 1.0, "summary", transform=ax.get_xaxis_transform(), fontsize=8, va="bottom",
@@ -243,7 +243,7 @@ def read_edges(network: Path, top: int) -> tuple[list[Edge], int]:
                 heapq.heappush(best, item)
             elif top and item > best[0]:
                 heapq.heapreplace(best, item)
-    return [edge for _, _, edge in sorted(best, reverse=True)], count
+    return [edge for _magnitude, _order, edge in sorted(best, reverse=True)], count
 
 
 def _edge(network: Path, number: int, fields: list[str], columns: list[str]) -> Edge:
@@ -295,7 +295,7 @@ def _format(key: str, value: Any) -> str:
 
 def _summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     known = [(label, _format(key, summary[key])) for key, label in _SUMMARY_ROWS if key in summary]
-    labels = {key for key, _ in _SUMMARY_ROWS} | _HIDDEN
+    labels = {key for key, _label in _SUMMARY_ROWS} | _HIDDEN
     extra = [(key, _format(key, value)) for key, value in sorted(summary.items()) if key not in labels]
     return known + extra
 
@@ -369,7 +369,7 @@ def build_report(run_dir: Path, top_edges: int = 25) -> dict[str, bytes]:
         raise ReportError(f"run_dir {str(run_dir)!r} is not a directory")
     summary = load_summary(run_dir)
     outputs = {TIMELINE: render_png(timeline_figure(summary))}
-    present = set(outputs) | {name for name, _ in FIGURES if (run_dir / name).is_file()}
+    present = set(outputs) | {name for name, _caption in FIGURES if (run_dir / name).is_file()}
     figures = [(name, caption) for name, caption in FIGURES if name in present]
     network = run_dir / NETWORK
     edges, total = read_edges(network, top_edges) if network.is_file() else (None, 0)

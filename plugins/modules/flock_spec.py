@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: cloudflock developers
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see galaxy.yml)
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -41,10 +41,14 @@ options:
 attributes:
   check_mode:
     support: full
+    description: The module changes nothing in either mode; it validates and returns the spec.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to show a difference of.
+requirements:
+  - PyYAML, only to read a O(config_file) that is not JSON
 author:
-  - cloudflock developers
+  - cloudflock developers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -67,37 +71,68 @@ spec:
   returned: success
   type: dict
   contains:
-    clusters: {description: Clusters with C(id), C(type), C(marathon_url) or C(docker_host)., type: list}
-    containers: {description: Containers with their C(role) and pinned C(ip)., type: list}
+    clusters:
+      description: >-
+        Clusters with C(id), C(type) and C(docker_host); a marathon cluster also has C(marathon_url) and
+        C(agents).
+      type: list
+      elements: dict
+    containers:
+      description: Containers with their C(role) and pinned C(ip).
+      type: list
+      elements: dict
     network:
       description: >-
         C(cidr), C(prefix), C(name), C(gateway), C(driver), C(addresses), and C(ip_range): the block Docker
         allocates from by itself (swarm load-balancer endpoints), the spec's or else the largest block of
         C(cidr) holding no pinned address.
       type: dict
-    submitter: {description: The submitter container., type: dict}
-    executors: {description: The executor containers., type: list}
-    flock_to: {description: Addresses of the executor pools, in spec order., type: list}
+    submitter:
+      description: The submitter container.
+      type: dict
+    executors:
+      description: The executor containers.
+      type: list
+      elements: dict
+    flock_to:
+      description: Addresses of the executor pools, in spec order.
+      type: list
+      elements: str
 """
 
 import json
+import traceback
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.flock_spec import (
     SpecError,
     from_seed_config,
     normalize_spec,
 )
 
+# PyYAML comes with Ansible on the controller, not on every target: a JSON config_file needs no more than
+# the standard library.
+try:
+    import yaml
+except ImportError:
+    HAS_YAML = False
+    YAML_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
 
-def _load(path):
+
+def _load(module, path):
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
     try:
         return json.loads(text)
     except ValueError:
-        import yaml  # only needed for YAML files; PyYAML comes with Ansible
-
+        if not HAS_YAML:
+            module.fail_json(
+                msg=missing_required_lib("PyYAML", reason="to read a config_file that is not JSON"),
+                exception=YAML_IMPORT_ERROR,
+            )
         return yaml.safe_load(text)
 
 
@@ -116,7 +151,7 @@ def main():
     )
     try:
         if module.params["config_file"]:
-            spec = from_seed_config(_load(module.params["config_file"]))
+            spec = from_seed_config(_load(module, module.params["config_file"]))
         else:
             spec = normalize_spec(module.params["clusters"], module.params["containers"], module.params["network"])
     except SpecError as error:

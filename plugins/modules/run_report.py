@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: cloudflock developers
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see galaxy.yml)
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -32,13 +32,17 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Renders everything in memory, writes nothing, and reports whether a file would change.
+    description: Renders everything in memory, writes nothing, and reports whether a file would change.
   diff_mode:
     support: none
+    description: No difference is shown; RV(written) lists the files rewritten.
   idempotent:
     support: full
+    description: A file is rewritten only when its content would change.
+requirements:
+  - matplotlib, in the Python that runs the module
 author:
-  - cloudflock developers
+  - cloudflock developers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -1,5 +1,5 @@
-"""ansible-test sanity, every test, for marathon_app, its module_utils and its doc fragment, in a throw-away
-``ansible_collections/cloudflock/htcondor`` tree holding only those files.
+"""ansible-test sanity, every test, for every plugin of the collection, in a throw-away
+``ansible_collections/cloudflock/htcondor`` tree holding only plugins/, galaxy.yml and meta/runtime.yml.
 
 Several sanity tests (validate-modules, pylint, pep8, yamllint, import, ansible-doc, runtime-metadata) run in
 virtual environments of their own, which ansible-test keeps under ``~/.ansible/test`` and bootstraps with a pip
@@ -29,10 +29,11 @@ ANSIBLE_TEST_HOME = REPO / ".cache" / "ansible-test"
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 ANSIBLE_MINOR = ".".join(ansible_version.split(".")[:2])
 IGNORE_FILE = f"tests/sanity/ignore-{ANSIBLE_MINOR}.txt"
+# Every file of plugins/, less the bytecode caches Python leaves behind when the plugins are imported.
 FILES = [
-    "plugins/modules/marathon_app.py",
-    "plugins/doc_fragments/marathon.py",
-    *(str(p.relative_to(REPO)) for p in sorted((REPO / "plugins/module_utils").glob("marathon_*.py"))),
+    str(path.relative_to(REPO))
+    for path in sorted((REPO / "plugins").rglob("*"))
+    if path.is_file() and "__pycache__" not in path.parts
 ]
 # The sanity tests run in virtual environments: each must have run and passed. changelog needs one too,
 # but applies only to a collection with a changelogs/ directory, which this one (CHANGELOG.md) has not.
