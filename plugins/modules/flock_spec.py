@@ -133,7 +133,10 @@ def _load(module, path):
                 msg=missing_required_lib("PyYAML", reason="to read a config_file that is not JSON"),
                 exception=YAML_IMPORT_ERROR,
             )
-        return yaml.safe_load(text)
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ValueError(f"neither JSON nor YAML ({error})") from error
 
 
 def main():

@@ -57,3 +57,20 @@ def test_bad_seed_file_fails_naming_every_problem(tmp_path: Path) -> None:
         "network.containers[2].ip: 172.16.0.255 is the broadcast address of 172.16.0.0/24",
     ]
     assert "spec" not in result
+
+
+def test_a_file_that_is_neither_json_nor_yaml_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text('{"clusters": [\n  - id: x\n    bad: [unclosed\n')
+    rc, result = run_module(config)
+    assert rc != 0
+    assert result["msg"].startswith(f"config_file '{config}': neither JSON nor YAML"), result
+    assert "Traceback" not in json.dumps(result) and "exception" not in result
+
+
+def test_a_spec_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text("- just\n- a list\n")
+    rc, result = run_module(config)
+    assert rc != 0 and "spec" not in result, result
+    assert result["problems"] == ["config: list given, a mapping with clusters, containers and network is needed"]
