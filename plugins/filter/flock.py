@@ -27,16 +27,20 @@ def stringify(mapping: dict[str, Any]) -> dict[str, str]:
     return {str(key): "" if value is None else str(value) for key, value in (mapping or {}).items()}
 
 
-def jobs_by_cluster(jobs_by_pool: dict[str, int], containers: list[dict[str, Any]]) -> dict[str, int]:
-    """Jobs per cluster (cloud) of the spec, from jobs per executor pool; clusters in spec order."""
+def jobs_by_cluster(jobs_by_pool: dict[str, int], containers: list[dict[str, Any]],
+                    unlisted: str | None = None) -> dict[str, int]:
+    """Jobs per cluster (cloud) of the spec, from jobs per executor pool; clusters in spec order. Pools the
+    containers do not list (added while the run went on) are counted under ``unlisted``, or refused without it."""
     cluster_of = {container["id"]: container["cluster"] for container in containers or []}
     unknown = sorted(set(jobs_by_pool or {}) - set(cluster_of))
-    if unknown:
+    if unknown and unlisted is None:
         raise AnsibleFilterError(f"jobs_by_cluster: pools {', '.join(unknown)} are not containers of the spec")
     counts: dict[str, int] = {}
     for container in containers or []:
         if container["id"] in (jobs_by_pool or {}):
             counts[container["cluster"]] = counts.get(container["cluster"], 0) + int(jobs_by_pool[container["id"]])
+    if unknown:
+        counts[str(unlisted)] = sum(int(jobs_by_pool[pool]) for pool in unknown)
     return counts
 
 

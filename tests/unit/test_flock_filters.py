@@ -28,6 +28,11 @@ def test_jobs_by_cluster_names_a_pool_the_spec_does_not_have() -> None:
         jobs_by_cluster({"executor1": 1, "executor9": 2}, CONTAINERS)
 
 
+def test_pools_added_during_a_run_are_counted_together_when_asked() -> None:
+    counts = jobs_by_cluster({"executor1": 1, "executor9": 2, "executor8": 3}, CONTAINERS, "added")
+    assert counts == {"chameleon": 1, "added": 5}
+
+
 def test_docker_ports_publish_only_fixed_host_ports() -> None:
     ports = [{"container_port": 9618, "host_port": 9618, "protocol": "tcp,udp"}, {"container_port": 22, "host_port": 0}]
     assert docker_ports(ports) == ["9618:9618/tcp", "9618:9618/udp"]
