@@ -29,7 +29,7 @@ import pytest
 
 from tests.marathon_double import MarathonApiDouble
 
-from .flock_helpers import REPO, Federation
+from .flock_helpers import REPO, RUNS, Federation, Submitter
 from .test_faults import Drill, reference_outcome
 
 NAME = "cffed-flock"
@@ -65,6 +65,7 @@ DOCKER_TCP_DROPIN = "[Socket]\nListenStream=0.0.0.0:2375\n"
 FAULT_CHUNKS = 8
 THRESHOLD = 0.85
 FAULT_JOB_DELAY_S = 12.0
+MEMBERSHIP_CHUNKS = 12
 
 
 def sh(*argv: str, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -337,6 +338,100 @@ def test_losing_the_second_clouds_executor_loses_no_job(fed: Built) -> None:
     (after,) = app["tasks"]
     assert after["id"] != before["id"] and app["lastTaskFailure"]["taskId"] == before["id"], app
     assert pinned_address(federation, "executor2") == f"{CIDR_PREFIX}.4"
+
+
+def containers_by_pool() -> dict[str, str]:
+    """Each pool's container id, whichever host runs it."""
+    found = {}
+    for host in HOSTS:
+        out = sh("docker", "exec", host, "docker", "ps", "-a", "--filter", f"label=cloudflock.deployment={NAME}",
+                 "--format", '{{.Label "cloudflock.pool"}} {{.ID}}').stdout
+        found.update(line.split() for line in out.splitlines() if line.strip())
+    return found
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_an_executor_joins_the_second_cloud_and_one_leaves_the_first_during_a_run(fed: Built) -> None:
+    """executor3 is added in the second cloud while a run goes on: Marathon (its double) starts only that
+    app, the submitter keeps its container and DAG, and jobs flock to executor3. Then executor1 leaves the
+    first cloud with jobs running on it: drained, out of the flock list, its app deleted; no job is lost."""
+    federation, doubles = fed
+    submitter = Submitter(federation)
+    ip3 = f"{CIDR_PREFIX}.5"
+    grown = json.loads(json.dumps(federation.spec))
+    grown["flock_containers"].append({"id": "executor3", "cluster": "azure", "role": "executor", "cpus": 1,
+                                      "mem": 1024})
+    grown["flock_network"]["containers"].append({"id": "executor3", "ip": ip3})
+    ip1 = next(c["ip"] for c in grown["flock_network"]["containers"] if c["id"] == "executor1")
+    earlier = set(submitter.exec("ls", RUNS).stdout.split())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        kinc = pool.submit(federation.playbook, "kinc.yml", "--tags", "run", extra={
+            "kinc_jobs": MEMBERSHIP_CHUNKS, "kinc_threshold": THRESHOLD, "kinc_job_delay": FAULT_JOB_DELAY_S,
+            "kinc_poll_interval": 2})
+        run_id = wait_for_run(submitter, kinc, earlier)
+        before = submitter.wait(run_id, lambda s: s["jobs_running"] >= 2, "similarity jobs running")
+        ids_before = containers_by_pool()
+        writes_before = {cloud: len(double.writes()) for cloud, double in doubles.items()}
+
+        federation.write_spec(grown)
+        add = federation.playbook("playbooks/add_executor.yml", extra={"executor": "executor3"})
+        assert add.rc == 0, add.output[-4000:] + pool_diagnostics()
+        on3 = submitter.wait(run_id, lambda s: s["running_by_pool"].get("executor3", 0) >= 1,
+                             "a job running on executor3")
+        assert ip3 in flock_list(submitter)
+        ids_after_add = containers_by_pool()
+        # Only executor3's app was written (in the second cloud's Marathon); the other pools are the same
+        # containers as before.
+        assert len(doubles["chameleon"].writes()) == writes_before["chameleon"]
+        added = [write.body["id"] if write.path == "/v2/apps" else write.path
+                 for write in doubles["azure"].writes()[writes_before["azure"]:]]
+        assert added and all(app.endswith(f"/{NAME}/executor3") for app in added), added
+        assert {pool: cid for pool, cid in ids_after_add.items() if pool != "executor3"} == ids_before
+        assert pinned_address(federation, "executor3") == ip3
+
+        submitter.wait(run_id, lambda s: s["running_by_pool"].get("executor1", 0) >= 1, "a job running on executor1")
+        remove = federation.playbook("playbooks/remove_executor.yml", extra={"executor": "executor1"})
+        assert remove.rc == 0, remove.output[-4000:]
+        federation.write_spec({**grown, "flock_containers": [c for c in grown["flock_containers"]
+                                                             if c["id"] != "executor1"],
+                               "flock_network": {**grown["flock_network"], "containers": [
+                                   c for c in grown["flock_network"]["containers"] if c["id"] != "executor1"]}})
+        flock_to = flock_list(submitter)
+        run = kinc.result()
+    assert run.rc == 0, run.output[-4000:] + pool_diagnostics()
+    summary = federation.summary(run)
+    assert summary["run_id"] == run_id
+    assert summary["jobs_done"] == summary["jobs_total"] == MEMBERSHIP_CHUNKS, summary
+    assert sorted(job["chunk"] for job in summary["jobs"]) == list(range(MEMBERSHIP_CHUNKS))
+    assert summary["jobs_by_pool"].get("executor3", 0) > 0, summary["jobs_by_pool"]
+    # executor3 joined after kinc.yml read the spec: its jobs are counted apart, not lost from the summary.
+    assert summary["jobs_by_cluster"]["pools added during the run"] == summary["jobs_by_pool"]["executor3"]
+    assert sum(summary["jobs_by_cluster"].values()) == MEMBERSHIP_CHUNKS, summary
+    assert (submitter.status(run_id) or {}).get("dagman_cluster") == before["dagman_cluster"] == on3["dagman_cluster"]
+    assert ids_after_add["submitter"] == containers_by_pool()["submitter"]
+    assert ip1 not in flock_to and ip3 in flock_to, flock_to
+    assert "executor1" not in containers_by_pool()
+    assert sorted(doubles["chameleon"].apps) == [f"/{NAME}/submitter"]
+    # The spec without executor1 is what runs now: the flock role changes nothing.
+    again = federation.playbook("kinc.yml", "--tags", "flock")
+    assert again.rc == 0, again.output[-4000:]
+    assert again.recap["changed"] == 0, again.output[-4000:]
+
+
+def flock_list(submitter: Submitter) -> list[str]:
+    return submitter.exec("condor_config_val", "FLOCK_TO").stdout.strip().replace(" ", "").split(",")
+
+
+def wait_for_run(submitter: Submitter, kinc: Any, earlier: set[str]) -> str:
+    """The id of the run kinc.yml (running in the background) started: the one not among the earlier runs."""
+    deadline, runs = time.monotonic() + 300, []
+    while time.monotonic() < deadline and not kinc.done():
+        runs = sorted(set(submitter.exec("ls", RUNS).stdout.split()) - earlier)
+        if runs:
+            return runs[0]
+        time.sleep(1)
+    raise AssertionError(f"no new run in the submitter: {kinc.result().output[-3000:] if kinc.done() else runs}")
 
 
 @pytest.mark.docker
