@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see galaxy.yml)
+# Apache License 2.0 (see LICENSE)
 """Wait for a workflow run, printing its progress as it goes.
 
 Polls a status command (its stdout a JSON object with ``state``: running, done or failed) on the target,

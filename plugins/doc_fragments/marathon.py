@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see galaxy.yml)
+# Apache License 2.0 (see LICENSE)
 """Connection options shared by the modules that talk to Marathon's REST API."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see galaxy.yml)
+# Apache License 2.0 (see LICENSE)
 """Filters that turn the normalised flock spec into Docker's vocabulary."""
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ def jobs_by_cluster(jobs_by_pool: dict[str, int], containers: list[dict[str, Any
                     unlisted: str | None = None) -> dict[str, int]:
     """Jobs per cluster (cloud) of the spec, from jobs per executor pool; clusters in spec order. Pools the
     containers do not list (added while the run went on) are counted under ``unlisted``, or refused without it."""
-    cluster_of = {container["id"]: container["cluster"] for container in containers or []}
-    unknown = sorted(set(jobs_by_pool or {}) - set(cluster_of))
+    jobs_by_pool, containers = jobs_by_pool or {}, containers or []
+    unknown = sorted(set(jobs_by_pool) - {container["id"] for container in containers})
     if unknown and unlisted is None:
         raise AnsibleFilterError(f"jobs_by_cluster: pools {', '.join(unknown)} are not containers of the spec")
     counts: dict[str, int] = {}
-    for container in containers or []:
-        if container["id"] in (jobs_by_pool or {}):
+    for container in containers:
+        if container["id"] in jobs_by_pool:
             counts[container["cluster"]] = counts.get(container["cluster"], 0) + int(jobs_by_pool[container["id"]])
     if unknown:
         counts[str(unlisted)] = sum(int(jobs_by_pool[pool]) for pool in unknown)

@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see galaxy.yml)
+# Apache License 2.0 (see LICENSE)
 """The declarative pool spec: clusters, containers and their network, as in the seed's JSON config.
 
 `normalize_spec` takes the seed's JSON shape (``n_cpus``, ``marathon_uri``, ``ip_addr``) or ours (``cpus``,

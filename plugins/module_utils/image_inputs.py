@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see galaxy.yml)
+# Apache License 2.0 (see LICENSE)
 """The version tag of the pool images: the collection version plus a digest of every build input.
 
 Two checkouts with the same images/ tree get the same tag, so an existing image is reused and a changed

@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see galaxy.yml)
+# Apache License 2.0 (see LICENSE)
 """Pure functions behind ``cloudflock.htcondor.marathon_app``.
 
 Nothing here talks to the network: options are validated, an app definition is built for the

@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see galaxy.yml)
+# Apache License 2.0 (see LICENSE)
 """A small client for Marathon's REST API (v2), on ``requests``.
 
 Retries with exponential backoff on connection errors and 5xx answers, basic auth or a DC/OS style

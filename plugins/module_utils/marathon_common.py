@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see galaxy.yml)
+# Apache License 2.0 (see LICENSE)
 """The connection options of Marathon modules, defined once (documented in doc_fragments/marathon.py)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see galaxy.yml)
+# Apache License 2.0 (see LICENSE)
 """The report of a KINC run on the controller: a timeline of its jobs and one static report.html.
 
 Pure functions over a run directory as kinc.yml fetches it back (summary.json, network.txt, the payload's

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: cloudflock developers
-# Apache License 2.0 (see galaxy.yml)
+# Apache License 2.0 (see LICENSE)
 from __future__ import annotations
 
 DOCUMENTATION = r"""

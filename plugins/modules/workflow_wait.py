@@ -1,5 +1,5 @@
 # Copyright: cloudflock developers
-# Apache License 2.0 (see galaxy.yml)
+# Apache License 2.0 (see LICENSE)
 # Documentation only: the workflow_wait action plugin does the work on the controller, and Ansible finds
 # an action's documentation in the module of the same name.
 from __future__ import annotations

@@ -614,8 +614,12 @@ class MarathonApiDouble:
             if lost or len(tasks) < instances:
                 self._replace(app_id, lost)
 
+    def _launcher_for(self, host: str) -> DockerTaskLauncher | None:
+        """The Docker engine of an agent host (or the single engine without agents); None without Docker."""
+        return self.agents.get(host) or self.launcher
+
     def _task_running(self, task: dict[str, Any]) -> bool:
-        launcher = self.agents.get(task.get("host", "")) or self.launcher
+        launcher = self._launcher_for(task.get("host", ""))
         return launcher is None or not task.get("container_id") or launcher.is_running(task["container_id"])
 
     def _replace(self, app_id: str, lost: list[dict[str, Any]]) -> None:
@@ -687,15 +691,9 @@ class MarathonApiDouble:
                     self._kill(task)
                 if stored is not None:
                     stored["_tasks"] = []
-                    stored["_lastTaskFailure"] = {
-                        "appId": deployment.app_id,
-                        "host": self.agent_host,
-                        "message": failure,
-                        "state": "TASK_FAILED",
-                        "taskId": "",
-                        "timestamp": _now(),
-                        "version": deployment.version,
-                    }
+                    stored["_lastTaskFailure"] = self._task_failure(
+                        deployment.app_id, {"host": self.agent_host, "id": ""}, failure, deployment.version
+                    )
                 # Marathon keeps retrying a failing deployment: it stays listed.
                 return
             if stored is not None and deployment.action != "delete":
@@ -705,7 +703,7 @@ class MarathonApiDouble:
     def _kill(self, task: dict[str, Any]) -> None:
         if not task.get("container_id"):
             return
-        launcher = self.agents.get(task.get("host", "")) or self.launcher
+        launcher = self._launcher_for(task.get("host", ""))
         if launcher is not None:
             launcher.kill(task["container_id"])
 
@@ -731,7 +729,7 @@ class MarathonApiDouble:
             "started_at": now,
             "version": app["version"],
         }
-        launcher = self.agents.get(host) or self.launcher
+        launcher = self._launcher_for(host)
         if launcher is not None:
             started = launcher.launch(app, task_id)
             task.update(
