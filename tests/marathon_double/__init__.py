@@ -10,7 +10,7 @@ or standalone: ``python -m tests.marathon_double --port 8080 --version 1.4.3 [--
 
 from .docker_tasks import DOUBLE_LABEL, DockerTaskLauncher, LaunchError, run_spec
 from .helpers import REPO_ROOT, collections_env, ensure_collection_link
-from .schema import shared_dir, validation_errors
+from .schema import validation_errors
 from .server import MarathonApiDouble, RecordedRequest
 
 __all__ = [
@@ -23,6 +23,5 @@ __all__ = [
     "collections_env",
     "ensure_collection_link",
     "run_spec",
-    "shared_dir",
     "validation_errors",
 ]

@@ -1,9 +1,9 @@
 """App-definition validation for the test double of Marathon's API.
 
-Bodies are validated against Marathon 1.4.3's own ``AppDefinition.json`` (from the shared reference
-tree: ``<repo>/../shared/reference/marathon-api/v1.4.3/v2/schema``, or ``$CLOUDFLOCK_SHARED/...``).
-For a double answering as 1.5+ the same schema is extended with what those versions accept on top
-(``networks``, ``container.portMappings``, ...), following the v1.10 RAML in the same tree.
+Bodies are validated against Marathon 1.4.3's own ``AppDefinition.json``, kept unchanged in
+``reference/marathon-1.4.3/`` beside this file with Marathon's LICENSE and a NOTICE saying where it
+comes from. For a double answering as 1.5+ the same schema is extended here with what those versions
+accept on top (``networks``, ``container.portMappings``, ...), following Marathon 1.10's API reference.
 """
 
 from __future__ import annotations
@@ -11,29 +11,19 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_RELATIVE = Path("reference/marathon-api/v1.4.3/v2/schema/AppDefinition.json")
-
-
-def shared_dir() -> Path:
-    """The shared reference directory: ``$CLOUDFLOCK_SHARED`` or ``<repo>/../shared``."""
-    override = os.environ.get("CLOUDFLOCK_SHARED")
-    return Path(override) if override else REPO_ROOT.parent / "shared"
+SCHEMA_143 = Path(__file__).resolve().parent / "reference" / "marathon-1.4.3" / "AppDefinition.json"
 
 
 @functools.cache
 def load_schema_143(path: str = "") -> dict[str, Any]:
-    schema_path = Path(path) if path else shared_dir() / SCHEMA_RELATIVE
+    schema_path = Path(path) if path else SCHEMA_143
     if not schema_path.is_file():
-        raise FileNotFoundError(
-            f"Marathon 1.4.3 AppDefinition.json not found at {schema_path} (set CLOUDFLOCK_SHARED)"
-        )
+        raise FileNotFoundError(f"Marathon 1.4.3 AppDefinition.json not found at {schema_path}")
     with schema_path.open(encoding="utf-8") as handle:
         return json.load(handle)
 

@@ -3,13 +3,17 @@ and replacing lost tasks. Agents are in-memory stand-ins for Docker engines (no 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import docker.errors
 
 from tests.marathon_double import MarathonApiDouble
+from tests.marathon_double.schema import SCHEMA_143, load_schema_143
 
 APP = {"container": {"type": "DOCKER", "docker": {"image": "x:1", "network": "BRIDGE"}}, "cpus": 0.1, "mem": 32}
 
@@ -61,6 +65,23 @@ def _wait(predicate: Any, what: str, timeout: float = 10.0) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"no {what} within {timeout} s")
+
+
+def test_the_schema_is_the_copy_kept_in_the_repository_unchanged_as_its_notice_says() -> None:
+    assert SCHEMA_143.is_relative_to(Path(__file__).resolve().parents[2]), SCHEMA_143
+    here = SCHEMA_143.parent
+    assert (here / "LICENSE").read_text(encoding="utf-8").lstrip().startswith("Apache License")
+    named = re.search(r"SHA-256\s+([0-9a-f]{64})", (here / "NOTICE").read_text(encoding="utf-8"))
+    assert named, "NOTICE names no SHA-256"
+    assert hashlib.sha256(SCHEMA_143.read_bytes()).hexdigest() == named.group(1)
+    assert load_schema_143()["properties"]["cpus"]["minimum"] == 0
+
+
+def test_the_double_answers_422_with_the_schemas_own_complaint() -> None:
+    with MarathonApiDouble(version="1.4.3") as double:
+        status, payload, _ = double.handle("POST", "/v2/apps", {}, json.dumps({**APP, "id": "/x", "cpus": -1}).encode())
+    assert status == 422, (status, payload)
+    assert [detail["path"] for detail in payload["details"]] == ["/cpus"], payload
 
 
 def test_the_double_places_tasks_on_its_agents_in_turn_or_by_constraint() -> None:
