@@ -32,10 +32,9 @@ _raw:
 
 from pathlib import Path
 
-import yaml
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
-from ansible_collections.cloudflock.htcondor.plugins.module_utils.image_inputs import images_tag
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.image_inputs import collection_version, images_tag
 
 _COLLECTION = Path(__file__).resolve().parents[2]
 
@@ -45,6 +44,8 @@ class LookupModule(LookupBase):
         images_dir = Path(terms[0]) if terms else _COLLECTION / "images"
         if not images_dir.is_dir():
             raise AnsibleLookupError(f"images directory {str(images_dir)!r} does not exist")
-        with open(_COLLECTION / "galaxy.yml", encoding="utf-8") as handle:
-            version = str(yaml.safe_load(handle)["version"])
+        try:
+            version = collection_version(_COLLECTION)
+        except (OSError, ValueError, KeyError) as error:
+            raise AnsibleLookupError(f"cannot read the collection's version: {error}") from error
         return [images_tag(images_dir, version)]

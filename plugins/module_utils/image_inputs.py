@@ -9,6 +9,7 @@ Dockerfile, entrypoint or payload yields a new tag and a rebuild.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -34,3 +35,19 @@ def tree_digest(images_dir: Path) -> str:
 
 def images_tag(images_dir: Path, version: str) -> str:
     return f"{version}-{tree_digest(images_dir)[:12]}"
+
+
+def collection_version(collection_dir: Path) -> str:
+    """The collection's version: from MANIFEST.json in an installed collection (which has no galaxy.yml),
+    else from galaxy.yml in a checkout."""
+    manifest = collection_dir / "MANIFEST.json"
+    if manifest.is_file():
+        with manifest.open(encoding="utf-8") as handle:
+            return str(json.load(handle)["collection_info"]["version"])
+    galaxy = collection_dir / "galaxy.yml"
+    if galaxy.is_file():
+        import yaml  # the controller's PyYAML, which Ansible needs anyway
+
+        with galaxy.open(encoding="utf-8") as handle:
+            return str(yaml.safe_load(handle)["version"])
+    raise FileNotFoundError(f"{collection_dir} has neither MANIFEST.json nor galaxy.yml to read its version from")

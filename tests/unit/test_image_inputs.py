@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ansible_collections.cloudflock.htcondor.plugins.module_utils.image_inputs import images_tag, tree_digest
+import pytest
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.image_inputs import (
+    collection_version,
+    images_tag,
+    tree_digest,
+)
 
 
 def make_tree(root: Path) -> Path:
@@ -44,3 +49,19 @@ def test_caches_and_tests_do_not_count(tmp_path: Path) -> None:
     (tree / "kinc" / "tests").mkdir()
     (tree / "kinc" / "tests" / "test_cli.py").write_text("def test(): pass\n")
     assert tree_digest(tree) == before
+
+
+def test_version_of_an_installed_collection_comes_from_its_manifest(tmp_path: Path) -> None:
+    # A built collection carries MANIFEST.json and no galaxy.yml.
+    (tmp_path / "MANIFEST.json").write_text('{"collection_info": {"namespace": "cloudflock", "version": "1.2.3"}}')
+    assert collection_version(tmp_path) == "1.2.3"
+
+
+def test_version_of_a_checkout_comes_from_galaxy_yml(tmp_path: Path) -> None:
+    (tmp_path / "galaxy.yml").write_text("namespace: cloudflock\nname: htcondor\nversion: '0.4.0'\n")
+    assert collection_version(tmp_path) == "0.4.0"
+
+
+def test_no_version_source_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="neither MANIFEST.json nor galaxy.yml"):
+        collection_version(tmp_path)
