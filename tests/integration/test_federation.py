@@ -44,7 +44,7 @@ HOSTS = {
     "cffed-c2a": ("azure", "10.240.2.11", "10.240.0.13"),
 }
 CLOUD_NETWORK = {"chameleon": "cffed-cloud1", "azure": "cffed-cloud2"}
-# The host containers' flags, as molecule/_shared/create.yml starts them (see DEVELOPERS.md).
+# The host containers' flags, as extensions/molecule/_shared/create.yml starts them (see DEVELOPERS.md).
 HOST_FLAGS = [
     "--cap-add=ALL",
     "--cap-drop=SYS_RESOURCE",
@@ -127,7 +127,7 @@ def inventory_hosts() -> dict[str, Any]:
 
 
 def start_hosts() -> None:
-    image = sh(str(REPO / "molecule/_shared/build-image.sh"), SYSTEMD_IMAGE).stdout.strip()
+    image = sh(str(REPO / "extensions/molecule/_shared/build-image.sh"), SYSTEMD_IMAGE).stdout.strip()
     for network, subnet in NETWORKS.items():
         sh("docker", "network", "create", "--subnet", subnet, "--label", LABEL, network)
     for host, (cloud, private, inet) in HOSTS.items():

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Build the systemd host-container image every molecule scenario uses (cached after the first build).
-# Usage: molecule/_shared/build-image.sh [image-tag]; CFMOL_BASE_IMAGE overrides the base.
+# Usage: extensions/molecule/_shared/build-image.sh [image-tag]; CFMOL_BASE_IMAGE overrides the base.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 tag=${1:-${CFMOL_IMAGE:-cfmol-systemd:trixie}}
