@@ -12,6 +12,8 @@ options:
     description:
       - Base URL of Marathon, for example C(http://10.0.0.5:8080).
       - The original system's C(marathon_uri) form ending in C(/v2/apps) is accepted as well.
+      - It must start with C(http://) or C(https://) and name a host; anything else (for example
+        C(marathon.example:8080)) fails naming this option and the value, before any request is sent.
       - If not set, the environment variable E(MARATHON_URL) is used.
     type: str
     required: true

@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 try:
     import requests
@@ -75,9 +75,39 @@ class MarathonTimeout(MarathonError):
         self.pending = pending
 
 
-def base_url_from(url: str) -> str:
-    """Accept ``http://host:8080``, ``.../`` or the seed's ``http://host:8080/v2/apps``."""
-    text = str(url).strip().rstrip("/")
+class MarathonUrlError(MarathonError):
+    """``marathon_url`` is not an http(s) URL. Raised before any request; names the field and value."""
+
+    def __init__(self, value: Any, problem: str) -> None:
+        self.field = "marathon_url"
+        self.value = value
+        super().__init__(
+            f"marathon_url: {value!r} {problem}; expected http://HOST[:PORT] or https://HOST[:PORT], "
+            "for example http://10.0.0.5:8080"
+        )
+
+
+def base_url_from(url: Any) -> str:
+    """Accept ``http://host:8080``, ``.../`` or the seed's ``http://host:8080/v2/apps``; anything but an
+    http(s) URL naming a host raises :class:`MarathonUrlError`."""
+    text = "" if url is None else str(url).strip().rstrip("/")
+    parts = urlsplit(text)
+    if not text:
+        raise MarathonUrlError(url, "is empty")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise MarathonUrlError(url, f"has the scheme {parts.scheme!r}" if "://" in text else "has no scheme")
+    if any(char.isspace() for char in text):
+        raise MarathonUrlError(url, "contains white space")
+    if not parts.hostname:
+        raise MarathonUrlError(url, "names no host")
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise MarathonUrlError(url, "has a port that is not a number from 1 to 65535")
+    if parts.query or parts.fragment:
+        raise MarathonUrlError(url, "has a query or fragment")
     for suffix in ("/v2/apps", "/v2"):
         text = text.removesuffix(suffix)
     return text.rstrip("/")

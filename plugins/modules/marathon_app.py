@@ -348,6 +348,7 @@ from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_clien
     MarathonClient,
     MarathonError,
     MarathonTimeout,
+    MarathonUrlError,
 )
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_common import (
     client_kwargs,
@@ -568,6 +569,8 @@ def main() -> None:
     except MarathonTimeout as exc:
         progress = app.progress if app else []
         module.fail_json(msg=str(exc), pending=exc.pending, progress=progress)
+    except MarathonUrlError as exc:
+        module.fail_json(msg=str(exc), field=exc.field, value=exc.value)
     except MarathonError as exc:
         module.fail_json(
             msg=str(exc),

@@ -286,6 +286,8 @@ BAD_INPUTS: list[tuple[dict[str, Any], list[str]]] = [
     ({"ip_mode": "calico"}, ["ip_mode", "calico"]),
     ({"network_cidr": None}, ["network_cidr"]),
     ({"instances": "many"}, ["instances", "many"]),
+    ({"marathon_url": "marathon.example:8080"}, ["marathon_url", "'marathon.example:8080'", "http://", "https://"]),
+    ({"marathon_url": "ftp://127.0.0.1:9"}, ["marathon_url", "'ftp://127.0.0.1:9'", "scheme 'ftp'", "http://"]),
 ]
 
 
@@ -300,6 +302,9 @@ def test_bad_inputs_are_refused_before_any_request(tmp_path: Path) -> None:
             assert result["failed"], overrides
             for word in words:
                 assert word in result["msg"], (overrides, result["msg"])
+            if "marathon_url" in overrides:  # a clear failure, not a traceback from requests
+                assert (result["field"], result["value"]) == ("marathon_url", overrides["marathon_url"]), result
+                assert result["msg"].startswith(f"marathon_url: {overrides['marathon_url']!r} "), result["msg"]
         assert server.requests == []
 
 

@@ -21,6 +21,7 @@ from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_clien
     MarathonClient,
     MarathonError,
     MarathonTimeout,
+    MarathonUrlError,
     base_url_from,
 )
 
@@ -78,6 +79,35 @@ def client_for(server: MarathonApiDouble, rec: Recorder | None = None, **kwargs:
 )
 def test_base_url_accepts_the_seeds_uri(url: str) -> None:
     assert base_url_from(url) == "http://h:9090"
+
+
+def test_base_url_keeps_https_and_a_path_prefix() -> None:
+    assert base_url_from(" https://h:9443/marathon/v2/apps ") == "https://h:9443/marathon"
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("marathon.example:8080", "has no scheme"),
+        ("10.0.0.5:8080", "has no scheme"),
+        ("ftp://marathon.example", "has the scheme 'ftp'"),
+        ("http://", "names no host"),
+        ("http://h:99999", "port"),
+        ("http://h:port", "port"),
+        ("http://h:0", "port"),
+        ("http://h 1:8080", "white space"),
+        ("http://h:8080?x=1", "query"),
+        ("", "is empty"),
+    ],
+)
+def test_a_url_that_is_not_http_fails_naming_the_field_and_value(url: str, problem: str) -> None:
+    for build in (base_url_from, MarathonClient):
+        with pytest.raises(MarathonUrlError) as err:
+            build(url)
+        assert (err.value.field, err.value.value, err.value.status) == ("marathon_url", url, None)
+        text = str(err.value)
+        assert text.startswith(f"marathon_url: {url!r} ") and problem in text, text
+        assert "http://" in text and "https://" in text, text
 
 
 @pytest.mark.parametrize("version", ["1.4.3", "1.10.17"])
