@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -24,7 +25,30 @@ if TYPE_CHECKING:
 _COPY_BYTES = 1 << 20
 
 
+def _same_file(a: str, b: str) -> bool:
+    """One file under two names: the same path once resolved, or (both existing) the same inode."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_overwriting_inputs(analytic: str, inputs: dict[str, str], outputs: dict[str, str]) -> None:
+    """Fail, before any output is opened, when an output (option name: path) is one of the input files:
+    the output's rename would replace the input."""
+    for out, target in outputs.items():
+        for name, source in inputs.items():
+            if target and source and _same_file(target, source):
+                raise KincError(
+                    f"{analytic}: --{out} {target!r} is the file of --{name} {source!r}; writing it would "
+                    f"replace that input (choose another --{out})"
+                )
+
+
 def import_emx(opts: dict[str, Any]) -> str:
+    refuse_overwriting_inputs("import-emx", {"input": opts["input"]}, {"output": opts["output"]})
     emx = read_gem(opts["input"], nan=opts["nan"], samples=opts["samples"])
     with atomic_outputs(opts["output"]) as (out,):
         write_emx(out, emx)
@@ -56,6 +80,7 @@ def similarity(opts: dict[str, Any], chunk: tuple[int, int] | None = None) -> st
     cmx, ccm = opts["cmx"], opts["ccm"]
     if chunk:
         cmx, ccm = chunk_path(cmx, *chunk), chunk_path(ccm, *chunk)
+    refuse_overwriting_inputs("similarity", {"input": opts["input"]}, {"cmx": cmx, "ccm": ccm})
     with atomic_outputs(cmx, ccm) as (cmx_out, ccm_out):
         stored = write_similarity(emx.values, params, span, chunk, cmx_out, ccm_out)
     return (
@@ -85,6 +110,7 @@ def _copy_body(part: PairFile, out: BinaryIO) -> None:
 def merge(opts: dict[str, Any], chunks: int) -> str:
     """Concatenate the chunk files into the --cmx/--ccm outputs, checking each chunk's header."""
     params = similarity_params(opts)
+    refuse_overwriting_inputs("merge", {"input": opts["input"]}, {"cmx": opts["cmx"], "ccm": opts["ccm"]})
     header = read_emx_header(opts["input"])
     genes, samples = len(header["genes"]), len(header["samples"])
     pairs = pair_count(genes)
@@ -123,6 +149,7 @@ def merge(opts: dict[str, Any], chunks: int) -> str:
 
 def rmt(opts: dict[str, Any]) -> str:
     _plot_options(opts, ("plot",))
+    refuse_overwriting_inputs("rmt", {"input": opts["input"]}, {"log": opts["log"], "plot": opts["plot"]})
     params = RmtParams(
         tstart=opts["tstart"],
         tstep=opts["tstep"],
@@ -176,6 +203,11 @@ def _r_blocks(cmx: str) -> Iterator[np.ndarray]:
 
 def extract(opts: dict[str, Any]) -> str:
     wanted = _plot_options(opts, ("plot-histogram", "plot-degree"))
+    refuse_overwriting_inputs(
+        "extract",
+        {name: opts[name] for name in ("emx", "ccm", "cmx")},
+        {name: opts[name] for name in ("output", "plot-histogram", "plot-degree")},
+    )
     paths = [opts["output"], *(opts[name] for name in wanted)]
     degrees: Counter[str] = Counter()
     with atomic_outputs(*paths) as outputs:

@@ -38,6 +38,8 @@ class Option:
     required: bool = False
     choices: tuple[str, ...] = ()
     help: str = ""
+    low: float | None = None  # KINC's range for the option, both ends included
+    high: float | None = None
 
     def convert(self, analytic: str, name: str, text: str) -> Any:
         if self.choices:
@@ -45,14 +47,31 @@ class Option:
                 raise KincError(f"{analytic}: --{name} must be one of {'|'.join(self.choices)}, got {text!r}")
             return text.lower()
         try:
-            return self.parse(text)
+            value = self.parse(text)
         except ValueError as exc:
             kind = getattr(self.parse, "__name__", "value").removeprefix("parse_")
             raise KincError(f"{analytic}: --{name} expects a {kind}, got {text!r} ({exc})") from None
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise KincError(f"{analytic}: --{name} must be {self.range()} (as in KINC), got {text!r}")
+        return value
+
+    def range(self) -> str:
+        """The accepted range in words ("at least 1", "between 0 and 1"), or "" for any value."""
+        if self.low is not None and self.high is not None:
+            return f"between {self.low:g} and {self.high:g}"
+        if self.low is not None:
+            return f"at least {self.low:g}"
+        if self.high is not None:
+            return f"at most {self.high:g}"
+        return ""
 
 
 def _text(value: str) -> str:
     return value
+
+
+# The most clusters a pair may have in KINC (Pairwise::Index::MAX_CLUSTER_SIZE).
+MAX_CLUSTERS = 64
 
 
 _SIMILARITY: dict[str, Option] = {
@@ -63,14 +82,26 @@ _SIMILARITY: dict[str, Option] = {
     "corrmethod": Option(_text, "pearson", choices=("pearson", "spearman")),
     "minexpr": Option(parse_float, float("-inf"), help="drop samples below this value (code 6)"),
     "maxexpr": Option(parse_float, float("inf"), help="drop samples above this value (code 6)"),
-    "minsamp": Option(parse_int, 30, help="minimum samples left for a correlation"),
+    "minsamp": Option(parse_int, 30, help="minimum samples left for a correlation", low=1),
     "preout": Option(parse_bool, True, help="remove Tukey outliers before correlating (code 7)"),
     "postout": Option(parse_bool, True, help="accepted for compatibility; no effect without clustering"),
-    "minclus": Option(parse_int, 1, help="accepted for compatibility; no effect without clustering"),
-    "maxclus": Option(parse_int, 5, help="accepted for compatibility; no effect without clustering"),
-    "crit": Option(_text, "icl", choices=("icl", "bic"), help="accepted for compatibility"),
-    "mincorr": Option(parse_float, 0.5, help="store pairs with |r| >= this"),
-    "maxcorr": Option(parse_float, 1.0, help="store pairs with |r| <= this"),
+    "minclus": Option(
+        parse_int,
+        1,
+        help="accepted for compatibility; no effect without clustering",
+        low=1,
+        high=MAX_CLUSTERS,
+    ),
+    "maxclus": Option(
+        parse_int,
+        5,
+        help="accepted for compatibility; no effect without clustering",
+        low=1,
+        high=MAX_CLUSTERS,
+    ),
+    "crit": Option(_text, "icl", choices=("aic", "bic", "icl"), help="accepted for compatibility"),
+    "mincorr": Option(parse_float, 0.5, help="store pairs with |r| >= this", low=0, high=1),
+    "maxcorr": Option(parse_float, 1.0, help="store pairs with |r| <= this", low=0, high=1),
 }
 
 ANALYTICS: dict[str, dict[str, Option]] = {
@@ -78,21 +109,23 @@ ANALYTICS: dict[str, dict[str, Option]] = {
         "input": Option(_text, required=True, help="plain-text GEM"),
         "output": Option(_text, required=True, help="expression matrix to write (.emx)"),
         "nan": Option(_text, "NA", help="token marking a missing value"),
-        "samples": Option(parse_int, 0, help="0: first line names the samples; N: no header, N samples"),
+        "samples": Option(
+            parse_int, 0, help="0: first line names the samples; N: no header, N samples", low=0
+        ),
     },
     "similarity": _SIMILARITY,
     "rmt": {
         "input": Option(_text, required=True, help="correlation matrix (.cmx)"),
         "log": Option(_text, required=True, help="log to write; its last line is the threshold"),
-        "tstart": Option(parse_float, 0.99),
-        "tstep": Option(parse_float, 0.001),
-        "tstop": Option(parse_float, 0.5),
+        "tstart": Option(parse_float, 0.99, low=0, high=1),
+        "tstep": Option(parse_float, 0.001, low=0, high=1),
+        "tstop": Option(parse_float, 0.5, low=0, high=1),
         "epsilon": Option(parse_float, 1e-6, help="eigenvalues closer than this are one"),
-        "mineigens": Option(parse_int, 50, help="fewer unique eigenvalues: skip the threshold"),
+        "mineigens": Option(parse_int, 50, help="fewer unique eigenvalues: skip the threshold", low=1),
         "spline": Option(parse_bool, True, help="unfold with Akima splines"),
-        "minpace": Option(parse_int, 10),
-        "maxpace": Option(parse_int, 40),
-        "bins": Option(parse_int, 60, help="histogram bins over [0, 3)"),
+        "minpace": Option(parse_int, 10, low=1),
+        "maxpace": Option(parse_int, 40, low=1),
+        "bins": Option(parse_int, 60, help="histogram bins over [0, 3)", low=1),
         "plot": Option(_text, "", help="also draw the walk (chi-square against t) as a PNG here"),
     },
     "extract": {
@@ -101,9 +134,11 @@ ANALYTICS: dict[str, dict[str, Option]] = {
         "cmx": Option(_text, required=True, help="correlation matrix (.cmx)"),
         "format": Option(_text, "text", choices=("text", "tidy", "minimal", "graphml")),
         "output": Option(_text, required=True, help="network file to write"),
-        "mincorr": Option(parse_float, 0.85),
-        "maxcorr": Option(parse_float, 1.0),
-        "plot-histogram": Option(_text, "", help="also draw the histogram of the stored pairs' r as a PNG here"),
+        "mincorr": Option(parse_float, 0.85, low=0, high=1),
+        "maxcorr": Option(parse_float, 1.0, low=0, high=1),
+        "plot-histogram": Option(
+            _text, "", help="also draw the histogram of the stored pairs' r as a PNG here"
+        ),
         "plot-degree": Option(_text, "", help="also draw the network's degree distribution as a PNG here"),
     },
 }
@@ -149,7 +184,10 @@ def _names(specs: dict[str, Option]) -> str:
 def describe(analytic: str) -> str:
     lines = [f"options of {analytic}:"]
     for name, spec in ANALYTICS[analytic].items():
-        default = "(required)" if spec.required else f"(default {'none' if spec.default == '' else spec.default})"
+        default = (
+            "(required)" if spec.required else f"(default {'none' if spec.default == '' else spec.default})"
+        )
         choices = f" [{'|'.join(spec.choices)}]" if spec.choices else ""
-        lines.append(f"  --{name}{choices} {default}  {spec.help}".rstrip())
+        bounds = f" [{spec.range()}]" if spec.range() else ""
+        lines.append(f"  --{name}{choices} {default}{bounds}  {spec.help}".rstrip())
     return "\n".join(lines)

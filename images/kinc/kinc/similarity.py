@@ -42,8 +42,8 @@ class SimilarityParams:
     def __post_init__(self) -> None:
         if self.corrmethod not in ("pearson", "spearman"):
             raise KincError(f"--corrmethod must be pearson or spearman, got {self.corrmethod!r}")
-        if self.minsamp < 0:
-            raise KincError(f"--minsamp must be >= 0, got {self.minsamp}")
+        if self.minsamp < 1:
+            raise KincError(f"--minsamp must be >= 1, got {self.minsamp}")
         if self.minexpr > self.maxexpr:
             raise KincError(f"--minexpr ({self.minexpr}) must not exceed --maxexpr ({self.maxexpr})")
         if self.mincorr > self.maxcorr:
