@@ -20,7 +20,10 @@ display = Display()
 
 
 def progress_line(status: dict, waited: float) -> str:
-    """One line of progress: done/idle/running and jobs per executor pool."""
+    """One line of progress: the status's own ``progress`` text when it has one, else done/idle/running and
+    jobs per executor pool."""
+    if status.get("progress"):
+        return f"[{waited:6.0f}s] {status['progress']}"
     by_pool = status.get("jobs_by_pool") or {}
     running = status.get("running_by_pool") or {}
     pools = sorted(set(by_pool) | set(running))
@@ -67,6 +70,10 @@ class ActionModule(ActionBase):
                 result.update(failed=True, status=status, waited_s=round(waited, 1),
                               msg=f"run {status.get('run_id')} failed at node {status.get('failed_node')}: "
                                   f"{status.get('error', '').strip()}")
+                return result
+            if waited > args["timeout"] and status.get("progress"):
+                result.update(failed=True, status=status, waited_s=round(waited, 1),
+                              msg=f"still waiting after {args['timeout']} s: {status['progress']}")
                 return result
             if waited > args["timeout"]:
                 result.update(failed=True, status=status, waited_s=round(waited, 1),

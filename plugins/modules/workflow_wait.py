@@ -14,6 +14,8 @@ description:
     C(state) C(done) or C(failed), printing a progress line whenever the numbers change.
   - Fails with the failing node and its error output when the run fails, and at O(timeout) with what is
     still pending.
+  - When the JSON has a C(progress) text, that text is the progress line and the timeout message (any
+    wait with a C(state), for example the executor pools becoming visible).
 options:
   status_command:
     description: Command (argv list) that prints the run's status as JSON.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import json
 import os
@@ -56,7 +57,7 @@ NODE_STATUS = """[
 
 
 def options(**overrides: object) -> argparse.Namespace:
-    values = dict(chunks=3, gem=None, threshold=None, corrmethod="spearman", minsamp=30, minexpr="-inf",
+    values = dict(chunks=3, gem=None, gem_source="", threshold=None, corrmethod="spearman", minsamp=30, minexpr="-inf",
                   maxexpr="inf", preout="true", mincorr=0.5, maxcorr=1.0, nan="NA", request_memory=512,
                   retries=2, mode="kinc", job_seconds=1.0, plots=True, job_delay=0.0)
     values.update(overrides)
@@ -317,3 +318,82 @@ def test_run_is_done_only_after_dagman_has_left_the_queue(kincflow, monkeypatch:
     assert kincflow.status(run.name)["state"] == "running"
     in_queue["dagman"] = ""
     assert kincflow.status(run.name)["state"] == "done"
+
+
+def test_a_run_records_its_gem_digest_shape_and_settings(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_bytes(b"s1\ts2\ts3\nG1\t1\tNA\t2\n\nG2\t3\t4\t5\n")
+    run = kincflow.build_run(options(gem=str(gem), gem_source="/home/me/my.gem", minsamp=2, mincorr=0.6))
+    record = json.loads((run / "run.json").read_text())
+    assert record["gem"] == "/home/me/my.gem" and record["gem_path"] == str(gem)
+    assert record["gem_sha256"] == hashlib.sha256(gem.read_bytes()).hexdigest()
+    assert (record["gem_genes"], record["gem_samples"]) == (2, 3)
+    assert record["settings"] == {"jobs": 3, "corrmethod": "spearman", "minsamp": 2, "minexpr": "-inf",
+                                  "maxexpr": "inf", "preout": True, "mincorr": 0.6, "maxcorr": 1.0, "nan": "NA",
+                                  "threshold": None}
+    for chunk in range(3):
+        (run / f"chunk-{chunk}.meta.json").write_text(
+            f'{{"chunk": {chunk}, "pool": "executor1", "exit_code": 0, "start": 1.0, "end": 2.0}}')
+    summary = kincflow.summarize(run.name)
+    assert summary["gem"] == "/home/me/my.gem" and summary["gem_sha256"] == record["gem_sha256"]
+    assert summary["settings"]["minsamp"] == 2 and (summary["gem_genes"], summary["gem_samples"]) == (2, 3)
+
+
+def test_attach_says_done_for_a_finished_run(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_condor(tmp_path, monkeypatch, "")
+    run = kincflow.build_run(options(mode="test", chunks=2))
+    (run / "summary.json").write_text("{}")
+    assert kincflow.attach(run.name) == {"run_id": run.name, "action": "done"}
+    assert not (run / "submit-dag-args").exists()
+
+
+def test_attach_waits_for_a_queued_dagman_job(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_condor(tmp_path, monkeypatch, "12\\n")
+    run = kincflow.build_run(options(mode="test", chunks=2))
+    record = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": 12}))
+    assert kincflow.attach(run.name) == {"run_id": run.name, "action": "running", "dagman_cluster": 12}
+    assert not (run / "submit-dag-args").exists()
+
+
+def test_attach_resumes_a_stopped_run(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_condor(tmp_path, monkeypatch, "")
+    run = kincflow.build_run(options(mode="test", chunks=2))
+    record = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": 12}))
+    (run / "run.dag.rescue001").write_text("DONE chunk0\n")
+    result = kincflow.attach(run.name)
+    assert result == {"run_id": run.name, "dagman_cluster": 77, "rescue": "run.dag.rescue001",
+                      "action": "resubmitted"}
+    assert "-update_submit" in (run / "submit-dag-args").read_text().split()
+
+
+def test_attach_names_an_unknown_run(kincflow) -> None:
+    with pytest.raises(kincflow.FlowError, match="run 'kinc-nope' does not exist"):
+        kincflow.attach("kinc-nope")
+
+
+def test_runs_are_listed_newest_first(kincflow, tmp_path: Path) -> None:
+    first = kincflow.build_run(options(mode="test", chunks=1))
+    second = kincflow.build_run(options(mode="test", chunks=1))
+    record = json.loads((first / "run.json").read_text())
+    (first / "run.json").write_text(json.dumps({**record, "submitted_at": record["submitted_at"] - 60}))
+    (first / "summary.json").write_text("{}")
+    listed = kincflow.runs()
+    assert [run["run_id"] for run in listed][:2] == [second.name, first.name]
+    assert listed[1]["done"] is True and listed[0]["done"] is False
+
+
+def test_pools_names_the_visible_and_the_missing(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # Only the central manager at 10.0.0.3 answers with a startd.
+    (bin_dir / "condor_status").write_text(
+        '#!/bin/sh\n[ "$2" = 10.0.0.3 ] && echo slot1@executor1 && exit 0\necho "no collector" >&2; exit 1\n')
+    (bin_dir / "condor_status").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    result = kincflow.visible_pools(["executor1=10.0.0.3", "executor2=10.0.0.4"])
+    assert result["state"] == "running"
+    assert result["visible"] == ["executor1"] and result["missing"] == ["executor2"]
+    assert result["progress"] == "executor pools visible 1/2: executor1; waiting for executor2"
+    assert kincflow.visible_pools(["executor1=10.0.0.3"])["state"] == "done"

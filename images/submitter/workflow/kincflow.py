@@ -15,6 +15,14 @@
       stopped by a failure): DAGMan picks up the newest rescue DAG and runs only the nodes not done.
       A DAGMan job that is still queued (for example after a submitter restart, where the schedd restarts
       it and DAGMan recovers from the job event log by itself) is left alone.
+  attach RUN_ID
+      For a caller that comes back to a run: `done` when it finished, `running` while its DAGMan job is
+      queued (also after a submitter restart, where DAGMan recovers by itself), else it resumes the run
+      (as `resume`) and answers `resubmitted`. Prints JSON.
+  runs [--json]
+      The runs in ~/runs, newest first.
+  pools NAME=ADDRESS ... [--json]
+      Which executor pools (central managers) the submitter sees: `state` done when all of them are.
   summarize RUN_ID
       Run by the DAG's last node: writes summary.json next to the network.
 
@@ -36,6 +44,7 @@ that exist under "plots".
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -110,6 +119,30 @@ def _kinc_args(options: argparse.Namespace) -> str:
             f"--maxcorr {options.maxcorr}")
 
 
+def gem_facts(gem: Path) -> dict:
+    """The GEM's digest and shape, recorded so that a run can be reproduced: sha256 of its bytes, the
+    samples in its header line and its gene rows (non-blank lines after the header)."""
+    digest, samples, genes = hashlib.sha256(), None, 0
+    with gem.open("rb") as handle:
+        for line in handle:
+            digest.update(line)
+            if not line.strip():
+                continue
+            if samples is None:
+                samples = len(line.split())
+            else:
+                genes += 1
+    return {"gem_sha256": digest.hexdigest(), "gem_genes": genes, "gem_samples": samples or 0}
+
+
+def settings(options: argparse.Namespace) -> dict:
+    """KINC's settings of a run, as given to its commands."""
+    return {"jobs": options.chunks, "corrmethod": options.corrmethod, "minsamp": options.minsamp,
+            "minexpr": str(options.minexpr), "maxexpr": str(options.maxexpr), "preout": options.preout == "true",
+            "mincorr": options.mincorr, "maxcorr": options.maxcorr, "nan": options.nan,
+            "threshold": options.threshold}
+
+
 def build_run(options: argparse.Namespace) -> Path:
     """Write the run directory: run.json, the submit descriptions and the DAG."""
     run_id = time.strftime("kinc-%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(3)
@@ -131,8 +164,9 @@ def build_run(options: argparse.Namespace) -> Path:
         gem = Path(options.gem).resolve()
         if not gem.is_file():
             raise FlowError(f"GEM {str(gem)!r} is not a readable file")
-        record.update(gem=str(gem), corrmethod=options.corrmethod, threshold=options.threshold,
-                      minsamp=options.minsamp, mincorr=options.mincorr, plots=options.plots)
+        record.update(gem=options.gem_source or str(gem), gem_path=str(gem), **gem_facts(gem),
+                      corrmethod=options.corrmethod, threshold=options.threshold, plots=options.plots,
+                      settings=settings(options))
         kinc = "/usr/local/bin/kinc"
         _write(run / "import.sub", _submit_file(
             kinc, f"run import-emx --input {gem} --output input.emx --nan {options.nan}",
@@ -216,6 +250,44 @@ def resume(run_id: str) -> dict:
         {"at": time.time(), "previous_cluster": cluster, "rescue": rescues[-1] if rescues else None})
     _write(run / "run.json", json.dumps(record, indent=2) + "\n")
     return {"run_id": run.name, "dagman_cluster": record["dagman_cluster"], "rescue": rescues[-1] if rescues else None}
+
+
+def attach(run_id: str) -> dict:
+    """Come back to a run: say it is done or still queued, or resume it from its rescue DAG."""
+    run = RUNS / run_id
+    if not (run / "run.json").exists():
+        raise FlowError(f"run {run_id!r} does not exist in {RUNS}")
+    record = json.loads((run / "run.json").read_text())
+    queued = _dagman_queued(record.get("dagman_cluster"))
+    if (run / "summary.json").exists() and not queued:
+        return {"run_id": run_id, "action": "done"}
+    if queued:
+        return {"run_id": run_id, "action": "running", "dagman_cluster": record.get("dagman_cluster")}
+    return {**resume(run_id), "action": "resubmitted"}
+
+
+def runs() -> list[dict]:
+    """The runs, newest first, with what they are."""
+    found = []
+    for path in RUNS.glob("*/run.json"):
+        record = json.loads(path.read_text())
+        found.append({"run_id": path.parent.name, "mode": record.get("mode"), "gem": record.get("gem"),
+                      "submitted_at": record.get("submitted_at"), "done": (path.parent / "summary.json").exists()})
+    return sorted(found, key=lambda run: run.get("submitted_at") or 0, reverse=True)
+
+
+def visible_pools(targets: list[str]) -> dict:
+    """Which of the executor pools NAME=ADDRESS answer a startd query from here."""
+    visible, missing = [], []
+    for target in targets:
+        name, _, address = target.partition("=")
+        result = subprocess.run(["condor_status", "-pool", address or name, "-startd", "-af", "Name"],
+                                capture_output=True, text=True, check=False, timeout=60)
+        (visible if result.returncode == 0 and result.stdout.strip() else missing).append(name)
+    progress = (f"executor pools visible {len(visible)}/{len(targets)}: {', '.join(visible) or 'none'}"
+                + (f"; waiting for {', '.join(missing)}" if missing else ""))
+    return {"state": "done" if not missing else "running", "visible": visible, "missing": missing,
+            "progress": progress}
 
 
 def _classads(text: str) -> list[dict[str, str]]:
@@ -441,7 +513,9 @@ def summarize(run_id: str) -> dict:
         threshold_file = run / "threshold.txt"
         edges, genes = _count_network(run)
         summary.update(
-            gem=record["gem"], corrmethod=record["corrmethod"],
+            gem=record["gem"], gem_sha256=record.get("gem_sha256"), gem_genes=record.get("gem_genes"),
+            gem_samples=record.get("gem_samples"), settings=record.get("settings", {}),
+            corrmethod=record["corrmethod"],
             threshold=float(threshold_file.read_text().strip()) if threshold_file.exists() else None,
             threshold_source="fixed" if record.get("threshold") is not None else "rmt",
             edges=edges, genes=genes, network="network.txt",
@@ -475,7 +549,15 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--job-seconds", type=float, default=2.0, help="with --test-jobs: seconds each job sleeps")
     sub.add_argument("--job-delay", type=float, default=0.0,
                      help="seconds each similarity job waits before its work (fault tests; results unchanged)")
+    sub.add_argument("--gem-source", default="", help="where the GEM came from (recorded in run.json and the summary)")
     sub.add_argument("--json", action="store_true")
+    att = commands.add_parser("attach", help="come back to a run: done, running, or resumed from its rescue DAG")
+    att.add_argument("run_id")
+    lst = commands.add_parser("runs", help="list the runs, newest first")
+    lst.add_argument("--json", action="store_true")
+    pls = commands.add_parser("pools", help="which executor pools the submitter sees")
+    pls.add_argument("targets", nargs="+", metavar="NAME=ADDRESS")
+    pls.add_argument("--json", action="store_true")
     res = commands.add_parser("resume", help="submit a stopped run's DAG again (from its rescue DAG)")
     res.add_argument("run_id")
     stat = commands.add_parser("status", help="report a run's progress")
@@ -502,6 +584,15 @@ def main(argv: list[str]) -> int:
             print(json.dumps(result) if options.json else result["run_id"])
         elif options.command == "resume":
             print(json.dumps(resume(options.run_id)))
+        elif options.command == "attach":
+            print(json.dumps(attach(options.run_id)))
+        elif options.command == "runs":
+            found = runs()
+            print(json.dumps(found) if options.json else
+                  "\n".join(f"{r['run_id']}\t{r['mode']}\t{'done' if r['done'] else 'not done'}" for r in found))
+        elif options.command == "pools":
+            result = visible_pools(options.targets)
+            print(json.dumps(result) if options.json else result["progress"])
         elif options.command == "status":
             result = status(options.run_id)
             if options.json:
