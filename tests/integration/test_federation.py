@@ -17,7 +17,6 @@ each host (``docker save | docker exec -i HOST docker load``); site.yml skips th
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,13 +28,13 @@ import pytest
 
 from tests.marathon_double import MarathonApiDouble
 
-from .flock_helpers import REPO, RUNS, Federation, Submitter
+from .flock_helpers import RUNS, Federation, Submitter
+from .host_clouds import HostClouds, sh
 from .test_faults import Drill, reference_outcome
 
 NAME = "cffed-flock"
 CIDR_PREFIX = "10.240.8"
 LABEL = "cloudflock.test=federation"
-SYSTEMD_IMAGE = "cfmol-systemd:trixie"
 NETWORKS = {"cffed-inet": "10.240.0.0/24", "cffed-cloud1": "10.240.1.0/24", "cffed-cloud2": "10.240.2.0/24"}
 # host: (cloud, cloud network address, "internet" address)
 HOSTS = {
@@ -44,44 +43,13 @@ HOSTS = {
     "cffed-c2a": ("azure", "10.240.2.11", "10.240.0.13"),
 }
 CLOUD_NETWORK = {"chameleon": "cffed-cloud1", "azure": "cffed-cloud2"}
-# The host containers' flags, as extensions/molecule/_shared/create.yml starts them (see DEVELOPERS.md).
-HOST_FLAGS = [
-    "--cap-add=ALL",
-    "--cap-drop=SYS_RESOURCE",
-    "--security-opt=seccomp=unconfined",
-    "--security-opt=apparmor=unconfined",
-    "--security-opt=systempaths=unconfined",
-    "--device-cgroup-rule=a *:* rwm",
-    "--cgroupns=host",
-    "--volume=/sys/fs/cgroup:/sys/fs/cgroup:rw",
-    "--tmpfs=/run",
-    "--tmpfs=/run/lock",
-    "--volume=/var/lib/docker",
-]
-# dockerd keeps its unix socket and also listens on the host's addresses (test hosts on private networks only).
-DOCKER_TCP_DROPIN = "[Socket]\nListenStream=0.0.0.0:2375\n"
+CLOUDS = HostClouds(LABEL, NETWORKS, "cffed-inet", CLOUD_NETWORK, HOSTS)
 # The fault drill: a KINC run of FAULT_CHUNKS similarity jobs at a fixed threshold, each job waiting before
 # its work so that the executor is lost while jobs run on it (see test_faults.py).
 FAULT_CHUNKS = 8
 THRESHOLD = 0.85
 FAULT_JOB_DELAY_S = 12.0
 MEMBERSHIP_CHUNKS = 12
-
-
-def sh(*argv: str, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(list(argv), capture_output=True, text=True, check=False, **kwargs)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return done
-
-
-def remove_everything() -> None:
-    """The host containers (with their nested engines and volumes) and the networks of this test."""
-    found = sh("docker", "ps", "-aq", "--filter", f"label={LABEL}").stdout.split()
-    if found:
-        sh("docker", "rm", "-f", "-v", *found, check=False)
-    for network in NETWORKS:
-        sh("docker", "network", "rm", network, check=False)
 
 
 def layout(urls: dict[str, str], executor_cpus: int = 1) -> dict[str, Any]:
@@ -126,62 +94,12 @@ def inventory_hosts() -> dict[str, Any]:
     return {"all": {"children": {"docker_hosts": {"hosts": hosts}}}}
 
 
-def start_hosts() -> None:
-    image = sh(str(REPO / "extensions/molecule/_shared/build-image.sh"), SYSTEMD_IMAGE).stdout.strip()
-    for network, subnet in NETWORKS.items():
-        sh("docker", "network", "create", "--subnet", subnet, "--label", LABEL, network)
-    for host, (cloud, private, inet) in HOSTS.items():
-        sh("docker", "create", "--name", host, "--hostname", host, "--label", LABEL, *HOST_FLAGS,
-           "--network", CLOUD_NETWORK[cloud], "--ip", private, image, "/sbin/init")
-        sh("docker", "network", "connect", "--ip", inet, "cffed-inet", host)
-        sh("docker", "start", host)
-    for host in HOSTS:
-        for _ in range(120):
-            state = sh("docker", "exec", host, "systemctl", "is-system-running", "--wait", check=False).stdout.strip()
-            if state in ("running", "degraded"):
-                break
-            time.sleep(1)
-        else:
-            raise AssertionError(f"systemd did not boot in {host}: {state}")
-        sh("docker", "exec", host, "mkdir", "-p", "/etc/systemd/system/docker.socket.d")
-        sh("docker", "exec", "-i", host, "sh", "-c", "cat > /etc/systemd/system/docker.socket.d/tcp.conf",
-           input=DOCKER_TCP_DROPIN)
-
-
-def load_images(tarball: Path, tag: str) -> None:
-    images = [f"cloudflock/{role}:{tag}" for role in ("submitter", "executor")]
-    sh("docker", "save", "-o", str(tarball), *images)
-
-    def load(host: str) -> subprocess.CompletedProcess[str]:
-        with tarball.open("rb") as stream:
-            done = subprocess.run(["docker", "exec", "-i", host, "docker", "load"], stdin=stream,
-                                  capture_output=True, check=False)
-        return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
-
-    with ThreadPoolExecutor(len(HOSTS)) as pool:
-        for host, done in zip(HOSTS, pool.map(load, HOSTS), strict=True):
-            assert done.returncode == 0, f"docker load on {host}: {done.stderr[-2000:]}"
-    tarball.unlink()
-
-
-def docker_client(address: str) -> Any:
-    import docker
-
-    return docker.DockerClient(base_url=f"tcp://{address}:2375", timeout=120)
-
-
 class HostFederation(Federation):
     """A federation whose pools run in the host containers' engines, under the names Marathon (here its test
     double) gave them."""
 
     def locate(self, pool: str) -> tuple[list[str], str]:
-        for host in HOSTS:
-            # Newest first: after a replacement, the new task's container.
-            found = sh("docker", "exec", host, "docker", "ps", "-aq", "--filter", f"label=cloudflock.deployment={NAME}",
-                       "--filter", f"label=cloudflock.pool={pool}", check=False).stdout.split()
-            if found:
-                return ["docker", "exec", "-i", host, "docker"], found[0]
-        return ["docker"], f"no-{pool}-container-on-{'-'.join(HOSTS)}"
+        return CLOUDS.locate(NAME, pool)
 
 
 @contextmanager
@@ -189,11 +107,11 @@ def three_host_federation(root: Path, executor_cpus: int = 1) -> Iterator[tuple[
     """Start the hosts, provision them with site.yml, load the pool images and serve each cloud's Marathon
     API with a double; yields the federation (kinc.yml not yet run) and the doubles by cloud. Everything is
     removed afterwards."""
-    remove_everything()
+    CLOUDS.remove_everything()
     doubles: dict[str, MarathonApiDouble] = {}
     clients: list[Any] = []
     try:
-        start_hosts()
+        CLOUDS.start_hosts()
         # The images of this checkout, built on this machine's engine (a no-op when they exist).
         local = Federation(root / "local", f"{NAME}-images", CIDR_PREFIX)
         built = local.playbook("site.yml", "--tags", "images")
@@ -206,17 +124,9 @@ def three_host_federation(root: Path, executor_cpus: int = 1) -> Iterator[tuple[
                              hosts=inventory_hosts())
         provision = fed.playbook("site.yml", "--skip-tags", "images")
         assert provision.rc == 0, provision.output[-4000:]
-        load_images(root / "pool-images.tar", tag)
-
-        for cloud, version in (("chameleon", "1.4.3"), ("azure", "1.10.17")):
-            agents = []
-            for host, (host_cloud, _, inet) in HOSTS.items():
-                if host_cloud == cloud:
-                    clients.append(docker_client(inet))
-                    agents.append((host, clients[-1]))
-            doubles[cloud] = MarathonApiDouble(
-                version=version, deployment_delay=0.3, agents=agents, docker_name_prefix="cffed-mesos-"
-            ).start()
+        CLOUDS.load_images(root / "pool-images.tar", tag)
+        doubles.update(CLOUDS.marathon_doubles({"chameleon": "1.4.3", "azure": "1.10.17"}, clients,
+                                               name_prefix="cffed-mesos-"))
         spec = layout({cloud: double.url for cloud, double in doubles.items()}, executor_cpus)
         fed.spec["flock_clusters"] = spec["flock_clusters"]
         (fed.inventory / "group_vars/all/flock.yml").write_text(json.dumps(fed.spec))
@@ -226,7 +136,7 @@ def three_host_federation(root: Path, executor_cpus: int = 1) -> Iterator[tuple[
             double.stop()
         for client in clients:
             client.close()
-        remove_everything()
+        CLOUDS.remove_everything()
 
 
 Built = tuple[HostFederation, dict[str, MarathonApiDouble]]
@@ -240,27 +150,11 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostFederati
 
 
 def pool_diagnostics() -> str:
-    """Every pool container of each host, running or not, with the tail of its log (for failure messages)."""
-    lines = []
-    for host in HOSTS:
-        listed = sh("docker", "exec", host, "docker", "ps", "-a", "--filter", f"label=cloudflock.deployment={NAME}",
-                    "--format", "{{.ID}} {{.Status}} {{.Labels}}", check=False).stdout
-        lines.append(f"== {host}\n{listed}")
-        for container in listed.split("\n"):
-            if container and "Up " not in container:
-                logs = sh("docker", "exec", host, "docker", "logs", "--tail", "30", container.split()[0], check=False)
-                lines.append(logs.stdout + logs.stderr)
-    return "\n".join(lines)
+    return CLOUDS.pool_diagnostics(NAME)
 
 
 def pools_by_host() -> dict[str, list[str]]:
-    """The pool containers each host container's engine runs, by their cloudflock.pool label."""
-    found = {}
-    for host in HOSTS:
-        out = sh("docker", "exec", host, "docker", "ps", "--filter", f"label=cloudflock.deployment={NAME}",
-                 "--format", '{{.Label "cloudflock.pool"}}').stdout
-        found[host] = sorted(out.split())
-    return found
+    return CLOUDS.pools_by_host(NAME)
 
 
 def pinned_address(federation: HostFederation, pool: str) -> str:
