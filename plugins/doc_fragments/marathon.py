@@ -46,6 +46,7 @@ options:
   retries:
     description:
       - How often a request is retried after a connection error or a 5xx answer, with exponential backoff.
+      - Retrying also stops at the module's own deadline, whichever comes first.
     type: int
     default: 5
   retry_delay:

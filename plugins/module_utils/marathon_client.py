@@ -2,7 +2,8 @@
 # Apache License 2.0 (see LICENSE)
 """A small client for Marathon's REST API (v2), on ``requests``.
 
-Retries with exponential backoff on connection errors and 5xx answers, basic auth or a DC/OS style
+Retries with exponential backoff on connection errors and 5xx answers (never past an optional
+deadline), basic auth or a DC/OS style
 token (``Authorization: token=...``), TLS verification with an optional CA file, lock handling for
 409 answers, version detection and waiting for deployments and tasks. Errors are
 :class:`MarathonError` carrying the HTTP status, Marathon's message and its details.
@@ -136,6 +137,7 @@ class MarathonClient:
         progress: Progress | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        deadline: float | None = None,
     ) -> None:
         if not HAS_REQUESTS:
             raise MarathonError(f"the Python library 'requests' is required: {REQUESTS_IMPORT_ERROR}")
@@ -148,6 +150,8 @@ class MarathonClient:
         self.progress = progress or (lambda _line: None)
         self.sleep = sleep
         self.clock = clock
+        # A clock() value no retry goes past (the caller's wait_timeout); None: only ``retries`` limit them.
+        self.deadline = deadline
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
         if token:
@@ -168,19 +172,29 @@ class MarathonClient:
         params: dict[str, str] | None = None,
         body: Any = None,
     ) -> tuple[int, Any]:
-        """One call with retries; returns (status, decoded JSON or text) for 2xx, raises otherwise."""
+        """One call with retries; returns (status, decoded JSON or text) for 2xx, raises otherwise.
+
+        Connection errors and 5xx answers are retried with backoff, at most ``retries`` times and never
+        past ``deadline``: the last attempt starts by then, so the call ends within the deadline plus
+        one request's ``timeout``."""
         url = self.base_url + path
+        started = self.clock()
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self.session.request(method, url, params=params, json=body, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt > self.retries:
-                    raise MarathonError(f"no answer after {attempt} attempts: {exc}", method=method, url=url) from exc
+                if not self._may_retry(attempt):
+                    raise MarathonError(
+                        f"Marathon at {self.base_url} was unreachable for {self.clock() - started:.1f} s "
+                        f"({attempt} attempts): {exc}",
+                        method=method,
+                        url=url,
+                    ) from exc
                 self._pause(attempt, f"{method} {path}: {type(exc).__name__}")
                 continue
-            if response.status_code in RETRY_STATUSES and attempt <= self.retries:
+            if response.status_code in RETRY_STATUSES and self._may_retry(attempt):
                 self._pause(attempt, f"{method} {path}: HTTP {response.status_code}")
                 continue
             payload = _decode(response)
@@ -188,8 +202,13 @@ class MarathonClient:
                 raise _error_from(method, url, response.status_code, payload)
             return response.status_code, payload
 
+    def _may_retry(self, attempt: int) -> bool:
+        return attempt <= self.retries and (self.deadline is None or self.clock() < self.deadline)
+
     def _pause(self, attempt: int, why: str) -> None:
         delay = min(self.backoff * (2 ** (attempt - 1)), self.max_backoff)
+        if self.deadline is not None:
+            delay = max(0.0, min(delay, self.deadline - self.clock()))
         self.progress(f"retrying in {delay:.1f}s (attempt {attempt} of {self.retries}) after {why}")
         self.sleep(delay)
 

@@ -183,7 +183,11 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait, for locks and deployments together; the error names what is pending.
+    description:
+      - Seconds to wait, for locks and deployments together; the error names what is pending.
+      - Retries of requests Marathon does not answer (connection errors, 5xx) stop at the same deadline,
+        so an unreachable Marathon fails after about this long (plus at most one O(request_timeout)),
+        saying for how long it was unreachable.
     type: int
     default: 600
   poll_interval:
@@ -374,6 +378,7 @@ class MarathonApp:
         self.client = MarathonClient(progress=self._progress, **client_kwargs(self.params))
         self.client.poll_interval = self.params["poll_interval"]
         self.deadline = self.client.clock() + self.params["wait_timeout"]
+        self.client.deadline = self.deadline  # retries of unanswered requests stop there too
         self.result: dict[str, Any] = {"changed": False, "deployment_ids": [], "tasks": [], "changes": []}
         self.version = parse_version(self.client.version())
         self.result["marathon_version"] = self.client.version()

@@ -6,7 +6,10 @@ task results and on the double's request log (what was, and was not, sent).
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
+import socket
 import subprocess
 import sys
 import threading
@@ -43,6 +46,13 @@ def run_playbook(
     tmp_path: Path, url: str, tasks: list[dict[str, Any]], *args: str, **defaults: Any
 ) -> list[dict[str, Any]]:
     """Run the tasks; returns one result dict per task (loop results under ``results``)."""
+    return [task["hosts"]["localhost"] for task in run_playbook_tasks(tmp_path, url, tasks, *args, **defaults)]
+
+
+def run_playbook_tasks(
+    tmp_path: Path, url: str, tasks: list[dict[str, Any]], *args: str, **defaults: Any
+) -> list[dict[str, Any]]:
+    """Run the tasks; returns the json callback's entry of each task (``task`` with its ``duration``, ``hosts``)."""
     path = tmp_path / "play.yml"
     path.write_text(json.dumps(playbook(url, tasks, **defaults)))
     env = collections_env()
@@ -61,7 +71,7 @@ def run_playbook(
         output = json.loads(done.stdout[done.stdout.index("\n{") if not done.stdout.startswith("{") else 0 :])
     except ValueError as exc:
         raise AssertionError(f"no JSON from ansible-playbook: {done.stdout}\n{done.stderr}") from exc
-    return [task["hosts"]["localhost"] for task in output["plays"][0]["tasks"]]
+    return output["plays"][0]["tasks"]
 
 
 def seed_task(name: str, *, loop: bool = True, **task_keys: Any) -> dict[str, Any]:
@@ -220,6 +230,29 @@ def test_retries_through_503s(tmp_path: Path) -> None:
         assert len(statuses) == 5 and ("POST", 503) in statuses
         assert writes(server) == [("POST", "/v2/apps")] * 3
         assert sum("HTTP 503" in line for line in result["progress"]) == 5
+
+
+def test_an_unreachable_marathon_fails_within_wait_timeout(tmp_path: Path) -> None:
+    """Retries (5, from 0.5 s doubling: 15.5 s of backoff) stop at wait_timeout's deadline."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # a port on this machine where nothing listens once it is released
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    wait_timeout = 5
+    (entry,) = run_playbook_tasks(
+        tmp_path, url, [app_task("Create", seed_app_options("submitter"), ignore_errors=True)],
+        wait_timeout=wait_timeout, retries=5, retry_delay=0.5, request_timeout=2,
+    )  # fmt: skip
+    result = entry["hosts"]["localhost"]
+    assert result["failed"] and not result["changed"]
+    assert f"Marathon at {url} was unreachable for " in result["msg"], result["msg"]
+    assert re.search(r"unreachable for [45]\.\d s \(\d attempts\)", result["msg"]), result["msg"]
+    duration = entry["task"]["duration"]
+    took = (_when(duration["end"]) - _when(duration["start"])).total_seconds()
+    assert took < wait_timeout + 3, took  # a bound on correctness (the deadline), not a benchmark
+
+
+def _when(stamp: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(stamp.removesuffix("Z"))
 
 
 def test_locks_waited_out_forced_or_reported(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,65 @@ def test_connection_errors_are_retried_then_reported() -> None:
     assert err.value.status is None
     assert "3 attempts" in str(err.value)
     assert len(rec.sleeps) == 2
+
+
+def free_loopback_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound once, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class FakeClock:
+    """``clock`` and ``sleep`` of one client: sleeping advances the clock, nothing really waits."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_connection_retries_stop_at_the_deadline_before_the_retry_count() -> None:
+    fake = FakeClock()
+    url = f"http://127.0.0.1:{free_loopback_port()}"
+    client = MarathonClient(url, retries=10, backoff=0.5, timeout=1, sleep=fake.sleep, clock=fake.clock,
+                            deadline=fake.now + 5)  # fmt: skip
+    with pytest.raises(MarathonError) as err:
+        client.version()
+    # 0.5, 1 and 2 s backoff, then only the 1.5 s left of the 5 s: one last attempt at the deadline.
+    assert fake.sleeps == [0.5, 1.0, 2.0, 1.5]
+    assert err.value.status is None
+    assert f"Marathon at {url} was unreachable for 5.0 s (5 attempts)" in str(err.value), str(err.value)
+
+
+def test_503s_are_retried_until_the_deadline_then_reported_with_the_status(double: MarathonApiDouble) -> None:
+    fake = FakeClock()
+    double.inject_faults(100)
+    client = MarathonClient(double.url, retries=10, backoff=1, sleep=fake.sleep, clock=fake.clock,
+                            deadline=fake.now + 2.5)  # fmt: skip
+    with pytest.raises(MarathonError) as err:
+        client.info()
+    assert fake.sleeps == [1.0, 1.5]
+    assert err.value.status == 503 and "injected fault" in err.value.message
+    assert len(double.requests) == 3
+
+
+def test_an_unreachable_marathon_fails_within_the_deadline_in_real_time() -> None:
+    url = f"http://127.0.0.1:{free_loopback_port()}"
+    wait_timeout = 2.0
+    started = time.monotonic()
+    client = MarathonClient(url, retries=50, backoff=0.5, timeout=1, deadline=started + wait_timeout)
+    with pytest.raises(MarathonError) as err:
+        client.info()
+    elapsed = time.monotonic() - started
+    assert wait_timeout - 0.1 <= elapsed < wait_timeout + 3, elapsed
+    assert f"Marathon at {url} was unreachable for " in str(err.value), str(err.value)
 
 
 # ------------------------------------------------------------------------------------------------
