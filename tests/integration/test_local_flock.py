@@ -8,6 +8,7 @@ and the last one tears it down.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 from pathlib import Path
@@ -120,14 +121,17 @@ def test_pool_key_is_a_secret_file_not_baked_or_in_the_environment(federation: F
 
 
 def test_a_failing_node_fails_the_play_with_its_error(federation: Federation) -> None:
-    bad = "s1\ts2\nG1\t1.0\tnot-a-number\n"
-    federation.docker("exec", "-u", "condor_pool", f"{federation.name}-submitter", "sh", "-c",
-                      f"printf '{bad}' > /home/condor_pool/bad.gem", check=True)
+    # A GEM that passes every check on the controller, but too small for RMT: 40 genes give fewer unique
+    # eigenvalues than it needs at every step, so the rmt node fails with its own message.
+    gem = federation.root / "small.gem"
+    values = [[math.sin(gene * 7.3 + sample * 1.9) for sample in range(30)] for gene in range(40)]
+    gem.write_text("\t".join(f"S{s}" for s in range(30)) + "\n" + "".join(
+        f"G{g}\t" + "\t".join(f"{v:.4f}" for v in row) + "\n" for g, row in enumerate(values)))
     run = federation.playbook("kinc.yml", "--tags", "run", extra={
-        "kinc_gem": "/home/condor_pool/bad.gem", "kinc_jobs": 2, "kinc_run_timeout": 300})
+        "kinc_gem": str(gem), "kinc_jobs": 2, "kinc_minsamp": 20, "kinc_run_timeout": 300})
     assert run.rc != 0
-    assert "failed at node import" in run.output, run.output[-4000:]
-    assert "not-a-number" in run.output
+    assert "failed at node rmt" in run.output, run.output[-4000:]
+    assert "without a threshold" in run.output
 
 
 def test_kinc_workflow_runs_across_the_pools(federation: Federation) -> None:
