@@ -1,9 +1,12 @@
-"""`molecule test` for each provisioning scenario in extensions/molecule/ (host containers with systemd as PID 1).
+"""`molecule test` for each scenario in extensions/molecule/.
 
-docker, zookeeper and overlay run for real; mesos, marathon and weave are partial (rendered configuration,
-units loaded by systemd, check mode, validation), as each scenario's README says. About ten minutes in all
-on two cores. Needs the `molecule` extra (pip install '.[molecule]'); without it these tests are skipped
-with that reason, unless CLOUDFLOCK_REQUIRE_MOLECULE=1 makes that a failure.
+default converges the embedded federation on this machine's Docker engine (site.yml, the pools of kinc.yml)
+under names and addresses of its own, and its verify runs test jobs through kinc.yml. The others provision
+host containers with systemd as PID 1: docker, zookeeper and overlay run for real; mesos, marathon and weave
+are partial (rendered configuration, units loaded by systemd, check mode, validation), as each scenario's
+README says. About fifteen minutes in all on two cores. Needs the `molecule` extra (pip install
+'.[molecule]'); without it these tests are skipped with that reason, unless CLOUDFLOCK_REQUIRE_MOLECULE=1
+makes that a failure.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 # Fastest first, so a broken shared setup fails early.
-SCENARIOS = ["marathon", "mesos", "weave", "docker", "overlay", "zookeeper"]
-TIMEOUT = {"docker": 600, "overlay": 900, "zookeeper": 900}
+SCENARIOS = ["marathon", "mesos", "weave", "docker", "overlay", "zookeeper", "default"]
+# default builds the pool images when images/ changed since the last build.
+TIMEOUT = {"docker": 600, "overlay": 900, "zookeeper": 900, "default": 1800}
 
 
 def _molecule() -> str | None:
@@ -38,9 +43,26 @@ def test_every_scenario_is_listed() -> None:
     assert not (ROOT / "molecule").exists(), "molecule/ at the root: scenarios belong in extensions/molecule/"
 
 
-@pytest.mark.docker
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_molecule_scenario(scenario: str) -> None:
+def test_default_scenario_is_inventory_local_under_its_own_names() -> None:
+    """The default scenario's inventory is inventory/local's but for the names and addresses that keep its
+    pools apart from `make demo`'s, and the places of its key and results."""
+    local = ROOT / "inventory/local"
+    scenario = ROOT / "extensions/molecule/default/inventory"
+    assert yaml.safe_load((scenario / "hosts.yml").read_text()) == yaml.safe_load((local / "hosts.yml").read_text())
+    ours = yaml.safe_load((scenario / "group_vars/all/flock.yml").read_text())
+    theirs = yaml.safe_load((local / "group_vars/all/flock.yml").read_text())
+    for spec in (ours, theirs):
+        spec.pop("flock_secrets_dir", None)
+        network = spec["flock_network"]
+        spec["names"] = (spec.pop("flock_deployment"), network.pop("name"), network.pop("cidr"),
+                         [entry.pop("ip") for entry in network["containers"]])
+    (deployment, network, cidr, addresses), local_names = ours.pop("names"), theirs.pop("names")
+    assert deployment != local_names[0] and network != local_names[1] and cidr != local_names[2]
+    assert not set(addresses) & set(local_names[3])
+    assert ours == theirs
+
+
+def _molecule_env() -> tuple[str, dict[str, str]]:
     molecule = _molecule()
     if molecule is None:
         message = "molecule is not installed: pip install '.[molecule]'"
@@ -53,6 +75,30 @@ def test_molecule_scenario(scenario: str) -> None:
     env.pop("ANSIBLE_CONFIG", None)
     env["PY_COLORS"] = "0"
     env["ANSIBLE_FORCE_COLOR"] = "0"
+    return molecule, env
+
+
+def test_molecule_finds_every_scenario_and_default_without_an_argument() -> None:
+    molecule, env = _molecule_env()
+    listed = subprocess.run([molecule, "list", "--format", "plain"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    # Columns: instance, driver, provisioner, scenario, created, converged.
+    found = {line.split()[3] for line in listed.stdout.splitlines() if len(line.split()) == 6}
+    assert found == set(SCENARIOS), listed.stdout
+    assert "should migrate" not in listed.stdout + listed.stderr
+    # With no scenario named, molecule runs default: its syntax step, which starts nothing.
+    syntax = subprocess.run([molecule, "syntax"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+                            check=False)
+    output = syntax.stdout + syntax.stderr
+    assert syntax.returncode == 0, output[-3000:]
+    assert re.search(r"default\W+syntax\W+Executed: Successful", output), output[-3000:]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_molecule_scenario(scenario: str) -> None:
+    molecule, env = _molecule_env()
     started = time.monotonic()
     proc = subprocess.run(
         [molecule, "test", "-s", scenario],
