@@ -397,3 +397,20 @@ def test_pools_names_the_visible_and_the_missing(kincflow, tmp_path: Path, monke
     assert result["visible"] == ["executor1"] and result["missing"] == ["executor2"]
     assert result["progress"] == "executor pools visible 1/2: executor1; waiting for executor2"
     assert kincflow.visible_pools(["executor1=10.0.0.3"])["state"] == "done"
+
+
+def test_a_resumed_run_ignores_the_stopped_dagmans_node_status(kincflow, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_condor(tmp_path, monkeypatch, "")
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    run = kincflow.build_run(options(gem=str(gem)))
+    (run / "run.dag.status").write_text(NODE_STATUS)  # the removed DAGMan's last word: nodes failed
+    assert kincflow.status(run.name)["state"] == "failed"
+    record = json.loads((run / "run.json").read_text())
+    later = (run / "run.dag.status").stat().st_mtime + 5
+    (run / "run.json").write_text(json.dumps({**record, "resumed": [{"at": later}]}))
+    status = kincflow.status(run.name)
+    assert status["state"] == "running" and status["nodes_failed"] == 0
+    os.utime(run / "run.dag.status", (later + 1, later + 1))  # the new DAGMan wrote it
+    assert kincflow.status(run.name)["state"] == "failed"

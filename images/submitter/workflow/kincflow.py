@@ -414,7 +414,11 @@ def status(run_id: str) -> dict:
     if not (run / "run.json").exists():
         raise FlowError(f"run {run_id!r} does not exist in {RUNS}")
     record = json.loads((run / "run.json").read_text())
-    ads = _classads((run / "run.dag.status").read_text()) if (run / "run.dag.status").exists() else []
+    node_status = run / "run.dag.status"
+    # A resumed run's node status file is the stopped DAGMan's until the new one rewrites it: not this run's.
+    resumed_at = max((entry["at"] for entry in record.get("resumed", [])), default=0.0)
+    current = node_status.exists() and node_status.stat().st_mtime >= resumed_at
+    ads = _classads(node_status.read_text()) if current else []
     dag_ad = next((ad for ad in ads if ad.get("Type") == "DagStatus"), {})
     node_ads = [ad for ad in ads if ad.get("Type") == "NodeStatus"]
     nodes = {ad["Node"]: NODE_STATES.get(int(ad.get("NodeStatus", 0)), "unknown") for ad in node_ads}
