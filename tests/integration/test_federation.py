@@ -58,8 +58,6 @@ def layout(urls: dict[str, str], executor_cpus: int = 1) -> dict[str, Any]:
         by_cloud.setdefault(cloud, []).append(host)
     return {
         "cloudflock_network_driver": "overlay",
-        # An encrypted overlay carries no traffic between host containers on this kernel (see DEVELOPERS.md).
-        "overlay_network_encrypted": False,
         # All three hosts managers (an odd count), so every agent sees the swarm-scoped pool network.
         "overlay_join_as": "manager",
         "flock_clusters": [
