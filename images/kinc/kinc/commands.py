@@ -16,7 +16,7 @@ from kinc.extract import write_network
 from kinc.formats import CCM_FORMAT, CMX_FORMAT, PairFile, open_pairs, read_emx, read_emx_header, write_emx
 from kinc.gem import read_gem
 from kinc.pairs import chunk_path, chunk_range, pair_count
-from kinc.rmt import PrunedMatrices, RmtParams, find_threshold, format_log
+from kinc.rmt import NoThreshold, PrunedMatrices, RmtParams, find_threshold, format_log, format_walk
 from kinc.similarity import SimilarityParams, pair_header, write_header, write_similarity
 
 if TYPE_CHECKING:
@@ -174,7 +174,14 @@ def rmt(opts: dict[str, Any]) -> str:
     if records.size and (records["x"].max() >= genes or records["y"].min() < 0):
         raise KincError(f"{opts['input']}: pair indices outside 0..{genes - 1}")
     pruned = PrunedMatrices(genes, records["x"].astype("int64"), records["y"].astype("int64"), records["r"])
-    threshold, steps = find_threshold(pruned, params)
+    try:
+        threshold, steps = find_threshold(pruned, params)
+    except NoThreshold as failed:
+        # The walk is what a user needs to choose a threshold by hand: write it, one line per step, without
+        # the threshold line a successful walk ends with.
+        with atomic_outputs(opts["log"]) as outputs:
+            outputs[0].write(format_walk(failed.steps).encode())
+        raise NoThreshold(params, failed.candidate, failed.steps, log=opts["log"]) from None
     plot = opts["plot"]
     with atomic_outputs(opts["log"], *([plot] if plot else [])) as outputs:
         outputs[0].write(format_log(threshold, steps).encode())

@@ -167,7 +167,12 @@ def find_threshold(pruned: PrunedMatrices, params: RmtParams) -> tuple[np.float3
 
 
 class NoThreshold(KincError):
-    def __init__(self, params: RmtParams, candidate: np.float32 | None, steps: list[Step]) -> None:
+    """The walk reached --tstop without a threshold; ``steps`` holds it, ``log`` names where it was written."""
+
+    def __init__(
+        self, params: RmtParams, candidate: np.float32 | None, steps: list[Step], log: str | None = None
+    ) -> None:
+        self.candidate, self.steps = candidate, steps
         chis = [s.chi for s in steps if s.chi is not None]
         seen = f"chi ranged {min(chis):g}..{max(chis):g}" if chis else "no step had enough unique eigenvalues"
         found = (
@@ -177,13 +182,18 @@ class NoThreshold(KincError):
         )
         super().__init__(
             f"rmt: reached --tstop {params.tstop:g} without a threshold: {found} "
-            f"({len(steps)} steps from {params.tstart:g}, {seen})",
+            f"({len(steps)} steps from {params.tstart:g}, {seen})"
+            + (f"; the walk is in {log}: choose a threshold there and pass it as a fixed one" if log else ""),
             EXIT_NO_THRESHOLD,
         )
 
 
+def format_walk(steps: list[Step]) -> str:
+    return "".join(step.log_line() + "\n" for step in steps)
+
+
 def format_log(threshold: np.float32, steps: list[Step]) -> str:
-    return "".join(step.log_line() + "\n" for step in steps) + f"{float(threshold):.6g}\n"
+    return format_walk(steps) + f"{float(threshold):.6g}\n"
 
 
 def parse_log(text: str, path: str = "rmt log") -> tuple[float, list[Step]]:

@@ -124,7 +124,7 @@ def test_reaching_tstop_without_a_chi_of_200_is_an_error(monkeypatch: pytest.Mon
     assert "candidate 0.59" in str(err.value) and err.value.exit_code == 1
 
 
-def test_rmt_without_enough_pairs_fails_and_leaves_no_log(tmp_path: Path, kinc) -> None:
+def test_rmt_without_a_threshold_fails_and_writes_its_walk(tmp_path: Path, kinc) -> None:
     rng = np.random.default_rng(2)
     from kinc_testdata import write_gem
 
@@ -134,8 +134,12 @@ def test_rmt_without_enough_pairs_fails_and_leaves_no_log(tmp_path: Path, kinc) 
     assert kinc("run", "similarity", "--input", tmp_path / "g.emx", *out).code == 0
     result = kinc("run", "rmt", "--input", tmp_path / "g.cmx", "--log", tmp_path / "g.log", "--tstop", "0.9")
     assert result.code == 1
-    assert "without a threshold" in result.err
-    assert not (tmp_path / "g.log").exists()
+    assert "without a threshold" in result.err and f"the walk is in {tmp_path / 'g.log'}" in result.err
+    # One line per step (t, pruned size, unique eigenvalues, chi) from 0.99 down by 0.001 to 0.9, and no
+    # threshold line.
+    walk = (tmp_path / "g.log").read_text().splitlines()
+    assert len(walk) == 91 and all(len(line.split("\t")) == 4 for line in walk)
+    assert walk[0].split("\t")[0] == "0.99" and 0.9 <= float(walk[-1].split("\t")[0]) < 0.901
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
