@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from pathlib import Path
 
 import pytest
 
-from .flock_helpers import Federation
+from .flock_helpers import WORKFLOW, Federation, Submitter
 
 pytestmark = [pytest.mark.docker]
 
@@ -131,7 +132,24 @@ def test_a_failing_node_fails_the_play_with_its_error(federation: Federation) ->
         "kinc_gem": str(gem), "kinc_jobs": 2, "kinc_minsamp": 20, "kinc_run_timeout": 300})
     assert run.rc != 0
     assert "failed at node rmt" in run.output, run.output[-4000:]
-    assert "without a threshold" in run.output
+    assert "without a threshold" in run.output and "kinc_threshold=" in run.output
+    run_id = re.search(r"run (kinc-[0-9a-f-]+) failed at node rmt", run.output).group(1)
+    # Deterministic: rmt ran once. Its walk came back with the run's directory, one line per step.
+    run_dir = federation.results / run_id
+    walk = (run_dir / "rmt.log").read_text().splitlines()
+    assert len(walk) == 491 and all(len(line.split("\t")) == 4 for line in walk)
+    history = Submitter(federation).exec("python3", f"{WORKFLOW}/kincflow.py", "status", run_id, "--json")
+    assert json.loads(history.stdout)["reruns"] == {}, history.stdout
+
+    # Finished with a fixed threshold: extract and summary run, the similarity is not computed again.
+    finished = federation.playbook("playbooks/kinc_resume.yml", extra={"kinc_run_id": run_id, "kinc_threshold": 0.9})
+    assert finished.rc == 0, finished.output[-4000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["threshold"] == 0.9 and summary["threshold_source"] == "fixed"
+    assert summary["jobs_done"] == 2 and summary["jobs_rerun"] == 0
+    assert all(job["executions"] == 1 for job in summary["jobs"])
+    edges = (run_dir / "network.txt").read_text().splitlines()[1:]
+    assert summary["edges"] == len(edges) > 0 and all(abs(float(e.split("\t")[2])) >= 0.9 for e in edges)
 
 
 def test_kinc_workflow_runs_across_the_pools(federation: Federation) -> None:

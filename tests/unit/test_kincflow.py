@@ -414,3 +414,82 @@ def test_a_resumed_run_ignores_the_stopped_dagmans_node_status(kincflow, tmp_pat
     assert status["state"] == "running" and status["nodes_failed"] == 0
     os.utime(run / "run.dag.status", (later + 1, later + 1))  # the new DAGMan wrote it
     assert kincflow.status(run.name)["state"] == "failed"
+
+
+def test_deterministic_failures_are_not_retried(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    dag = (kincflow.build_run(options(gem=str(gem), retries=2)) / "run.dag").read_text()
+    retries = {line.split()[1]: line.split()[2:] for line in dag.splitlines() if line.startswith("RETRY ")}
+    # Every node retries transient failures; the payload's verdicts (2: bad input, rmt's 1: no threshold) stop it.
+    assert retries == {"import": ["2", "UNLESS-EXIT", "2"], "chunk0": ["2", "UNLESS-EXIT", "2"],
+                       "chunk1": ["2", "UNLESS-EXIT", "2"], "chunk2": ["2", "UNLESS-EXIT", "2"],
+                       "merge": ["2", "UNLESS-EXIT", "2"], "extract": ["2", "UNLESS-EXIT", "2"],
+                       "rmt": ["2", "UNLESS-EXIT", "1"], "summary": ["2", "UNLESS-EXIT", "2"]}
+    assert "ALL_NODES" not in dag
+
+
+RMT_FAILED = """[
+  Type = "DagStatus";
+  DagStatus = 6; /* "STATUS_ERROR" */
+]
+[
+  Type = "NodeStatus";
+  Node = "extract";
+  NodeStatus = 7; /* "STATUS_FUTILE" */
+]
+[
+  Type = "NodeStatus";
+  Node = "rmt";
+  NodeStatus = 6; /* "STATUS_ERROR" */
+]
+"""
+
+
+def _rmt_failed_run(kincflow, tmp_path: Path) -> Path:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    run = kincflow.build_run(options(gem=str(gem)))
+    (run / "run.dag.status").write_text(RMT_FAILED)
+    (run / "logs" / "rmt.err").write_text("kinc: error: rmt: reached --tstop 0.5 without a threshold\n")
+    return run
+
+
+def test_the_failed_node_is_the_one_that_failed_not_a_futile_one(kincflow, tmp_path: Path) -> None:
+    run = _rmt_failed_run(kincflow, tmp_path)
+    status = kincflow.status(run.name)
+    assert status["state"] == "failed" and status["failed_node"] == "rmt"
+    assert "without a threshold" in status["error"]
+    assert "rmt.log" in status["hint"] and "rethreshold" in status["hint"]
+
+
+def test_rethreshold_keeps_the_similarity_and_runs_extract_with_the_threshold(kincflow, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_condor(tmp_path, monkeypatch, "")
+    run = _rmt_failed_run(kincflow, tmp_path)
+    with pytest.raises(kincflow.FlowError, match="no merged similarity \\(network.cmx, network.ccm missing\\)"):
+        kincflow.rethreshold(run.name, 0.85)
+    (run / "network.cmx").write_bytes(b"cmx")
+    (run / "network.ccm").write_bytes(b"ccm")
+    (run / "run.dag.rescue001").write_text("DONE import\n")
+    with pytest.raises(kincflow.FlowError, match="threshold 1.5 must be above 0 and at most 1"):
+        kincflow.rethreshold(run.name, 1.5)
+    result = kincflow.rethreshold(run.name, 0.85)
+    assert result == {"run_id": run.name, "threshold": 0.85, "rescue": "run.dag.rescue002", "done_nodes": 6}
+    done = [line.split()[1] for line in (run / "run.dag.rescue002").read_text().splitlines()
+            if line.startswith("DONE ")]
+    assert done == ["import", "chunk0", "chunk1", "chunk2", "merge", "rmt"]
+    assert _arguments(run / "extract.sub") == "0.85"
+    assert json.loads((run / "run.json").read_text())["threshold"] == 0.85
+    (run / "summary.json").write_text("{}")
+    with pytest.raises(kincflow.FlowError, match="is done"):
+        kincflow.rethreshold(run.name, 0.85)
+
+
+def test_rethreshold_leaves_a_running_dag_alone(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_condor(tmp_path, monkeypatch, "5\\n")
+    run = _rmt_failed_run(kincflow, tmp_path)
+    record = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": 5}))
+    with pytest.raises(kincflow.FlowError, match="still running \\(DAGMan job 5\\)"):
+        kincflow.rethreshold(run.name, 0.85)

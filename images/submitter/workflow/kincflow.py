@@ -19,6 +19,10 @@
       For a caller that comes back to a run: `done` when it finished, `running` while its DAGMan job is
       queued (also after a submitter restart, where DAGMan recovers by itself), else it resumes the run
       (as `resume`) and answers `resubmitted`. Prints JSON.
+  rethreshold RUN_ID T
+      Finish a stopped run past its similarity (for example one whose RMT walk found no threshold) with the
+      fixed threshold T: a rescue DAG marks every node before extract done, so `resume` runs only extract and
+      summary on the similarity the run has.
   runs [--json]
       The runs in ~/runs, newest first.
   pools NAME=ADDRESS ... [--json]
@@ -64,6 +68,11 @@ JOB_STATES = {1: "idle", 2: "running", 3: "removed", 4: "done", 5: "held", 6: "t
 # The payload's pictures, by summary key: rmt draws the first, extract the other two.
 PLOTS = {"rmt": "rmt.png", "similarity_histogram": "similarity-histogram.png",
          "degree_distribution": "degree-distribution.png"}
+
+
+# The exit code with which a node's payload says its failure is deterministic (kinc: 2 bad input; rmt: 1 no
+# threshold), so DAGMan does not retry it.
+DETERMINISTIC_EXIT = {"rmt": 1}
 
 
 class FlowError(RuntimeError):
@@ -200,7 +209,11 @@ def build_run(options: argparse.Namespace) -> Path:
     chunk_nodes = " ".join(f"chunk{i}" for i in range(chunks))
     last = "extract" if options.mode == "kinc" else chunk_nodes
     dag = "\n".join(nodes) + "\nJOB summary summary.sub\n" + parents + f"PARENT {last} CHILD summary\n"
-    dag += f"RETRY ALL_NODES {options.retries}\nNODE_STATUS_FILE run.dag.status 2\nJOBSTATE_LOG run.jobstate.log\n"
+    # Transient failures are retried; the payload's own verdicts are not (bad input exits 2, an RMT walk without
+    # a threshold exits 1): running them again gives the same answer.
+    names = [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")]
+    dag += "".join(f"RETRY {name} {options.retries} UNLESS-EXIT {DETERMINISTIC_EXIT.get(name, 2)}\n" for name in names)
+    dag += "NODE_STATUS_FILE run.dag.status 2\nJOBSTATE_LOG run.jobstate.log\n"
     _write(run / "run.dag", dag)
     _write(run / "run.json", json.dumps(record, indent=2) + "\n")
     return run
@@ -264,6 +277,42 @@ def attach(run_id: str) -> dict:
     if queued:
         return {"run_id": run_id, "action": "running", "dagman_cluster": record.get("dagman_cluster")}
     return {**resume(run_id), "action": "resubmitted"}
+
+
+def rethreshold(run_id: str, threshold: float) -> dict:
+    """Finish a run whose RMT step failed (or any stopped run past its similarity) with a fixed threshold: the
+    similarity stays as it is; extract and summary run again. Writes a rescue DAG that marks every node before
+    extract done and points extract at the threshold; `resume` (or `attach`) then submits it."""
+    run = RUNS / run_id
+    if not (run / "run.json").exists():
+        raise FlowError(f"run {run_id!r} does not exist in {RUNS}")
+    if not 0 < threshold <= 1:
+        raise FlowError(f"threshold {threshold:g} must be above 0 and at most 1")
+    record = json.loads((run / "run.json").read_text())
+    if record.get("mode") != "kinc":
+        raise FlowError(f"run {run_id!r} is a test run: it has no network to threshold")
+    if (run / "summary.json").exists():
+        raise FlowError(f"run {run_id!r} is done (summary.json exists): start a new run with the threshold")
+    if _dagman_queued(record.get("dagman_cluster")):
+        raise FlowError(f"run {run_id!r} is still running (DAGMan job {record.get('dagman_cluster')}): wait for it "
+                        f"to stop, or condor_rm it first")
+    missing = [name for name in ("network.cmx", "network.ccm") if not (run / name).is_file()]
+    if missing:
+        raise FlowError(f"run {run_id!r} has no merged similarity ({', '.join(missing)} missing): resume it instead")
+    plots = [] if record.get("plots", True) else ["--no-plots"]
+    _write(run / "extract.sub", _submit_file(str(WORKFLOW / "extract-job"), " ".join([*plots, f"{threshold:g}"]),
+                                             universe="local", name="extract"))
+    names = [line.split()[1] for line in (run / "run.dag").read_text().splitlines() if line.startswith("JOB ")]
+    done = [name for name in names if name not in ("extract", "summary")]
+    rescues = sorted(run.glob("run.dag.rescue[0-9][0-9][0-9]"))
+    number = int(rescues[-1].name[-3:]) + 1 if rescues else 1
+    rescue = run / f"run.dag.rescue{number:03d}"
+    _write(rescue, f"# Written by kincflow rethreshold {threshold:g}: the similarity is done; extract runs with a "
+                   f"fixed threshold.\n" + "".join(f"DONE {name}\n" for name in done))
+    record["threshold"] = threshold
+    record.setdefault("rethresholded", []).append({"at": time.time(), "threshold": threshold})
+    _write(run / "run.json", json.dumps(record, indent=2) + "\n")
+    return {"run_id": run_id, "threshold": threshold, "rescue": rescue.name, "done_nodes": len(done)}
 
 
 def runs() -> list[dict]:
@@ -465,10 +514,15 @@ def status(run_id: str) -> dict:
         "evictions": sum(entry["evicted"] for entry in history.values()),
     }
     if failed:
-        node = failed[0]
+        # The node that failed itself, not one of the nodes it left futile.
+        node = next((name for name in failed if nodes[name] == "error"), failed[0])
         log_name = f"chunk-{node[5:]}" if node.startswith("chunk") else node
         result["failed_node"] = node
         result["error"] = _tail(run / "logs" / f"{log_name}.err") or _tail(run / "run.dag.dagman.out")
+        if node == "rmt":
+            result["hint"] = ("RMT found no threshold: its walk (threshold, pruned size, unique eigenvalues, chi) is "
+                              "rmt.log in the run directory; choose a threshold there and finish the run with it "
+                              "(the similarity is kept): rethreshold RUN_ID T")
     return result
 
 
@@ -555,6 +609,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="seconds each similarity job waits before its work (fault tests; results unchanged)")
     sub.add_argument("--gem-source", default="", help="where the GEM came from (recorded in run.json and the summary)")
     sub.add_argument("--json", action="store_true")
+    ret = commands.add_parser("rethreshold", help="finish a stopped run with a fixed threshold, keeping its similarity")
+    ret.add_argument("run_id")
+    ret.add_argument("threshold", type=float)
     att = commands.add_parser("attach", help="come back to a run: done, running, or resumed from its rescue DAG")
     att.add_argument("run_id")
     lst = commands.add_parser("runs", help="list the runs, newest first")
@@ -588,6 +645,8 @@ def main(argv: list[str]) -> int:
             print(json.dumps(result) if options.json else result["run_id"])
         elif options.command == "resume":
             print(json.dumps(resume(options.run_id)))
+        elif options.command == "rethreshold":
+            print(json.dumps(rethreshold(options.run_id, options.threshold)))
         elif options.command == "attach":
             print(json.dumps(attach(options.run_id)))
         elif options.command == "runs":
