@@ -24,7 +24,8 @@ from kinc.gem import read_gem  # noqa: E402
 from kinc.pairs import pair_coords, pair_count  # noqa: E402
 from kinc.similarity import SimilarityEngine, SimilarityParams  # noqa: E402
 
-EXAMPLE = Path("/work/shared/reference/kinc/PRJNA301554.slim.GEM.log2.txt")
+# KINC's example GEM, as the collection ships it.
+EXAMPLE = REPO / "images/submitter/data/PRJNA301554.slim.GEM.log2.txt"
 LOOP_PAIRS = 3000
 
 
