@@ -128,9 +128,13 @@ def test_unreadable_file(tmp_path: Path) -> None:
         directory.chmod(0o755)
         path = gem(directory, GOOD)
         path.chmod(0)
+        # A copy of the module that user may read: the checkout itself may sit in a directory it may not enter.
+        module_copy = directory / "kinc_gem.py"
+        shutil.copyfile(MODULE, module_copy)
+        module_copy.chmod(0o644)
         script = (
             "import importlib.util, sys\n"
-            f"spec = importlib.util.spec_from_file_location('kinc_gem', {str(MODULE)!r})\n"
+            f"spec = importlib.util.spec_from_file_location('kinc_gem', {str(module_copy)!r})\n"
             "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
             "try:\n"
             f"    module.check_gem({str(path)!r}, minsamp=1)\n"
