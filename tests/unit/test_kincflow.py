@@ -211,12 +211,17 @@ def _fake_condor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, queue_status: 
     return bin_dir
 
 
+def _with_dagman_cluster(run: Path, cluster: int) -> None:
+    """Record the run's DAGMan job, as submit does."""
+    record = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": cluster}))
+
+
 def test_resume_resubmits_a_stopped_run_from_its_rescue_dag(kincflow, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_condor(tmp_path, monkeypatch, "")
     run = kincflow.build_run(options(mode="test", chunks=2))
-    record = json.loads((run / "run.json").read_text())
-    (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": 12}))
+    _with_dagman_cluster(run, 12)
     (run / "run.dag.rescue001").write_text("DONE chunk0\n")
     result = kincflow.resume(run.name)
     assert result == {"run_id": run.name, "dagman_cluster": 77, "rescue": "run.dag.rescue001"}
@@ -229,8 +234,7 @@ def test_resume_resubmits_a_stopped_run_from_its_rescue_dag(kincflow, tmp_path: 
 def test_resume_leaves_a_queued_dagman_job_alone(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_condor(tmp_path, monkeypatch, "2\\n")
     run = kincflow.build_run(options(mode="test", chunks=2))
-    record = json.loads((run / "run.json").read_text())
-    (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": 12}))
+    _with_dagman_cluster(run, 12)
     with pytest.raises(kincflow.FlowError, match="DAGMan job 12 .* still queued \\(running\\)"):
         kincflow.resume(run.name)
     assert not (run / "submit-dag-args").exists()
@@ -350,8 +354,7 @@ def test_attach_says_done_for_a_finished_run(kincflow, tmp_path: Path, monkeypat
 def test_attach_waits_for_a_queued_dagman_job(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_condor(tmp_path, monkeypatch, "12\\n")
     run = kincflow.build_run(options(mode="test", chunks=2))
-    record = json.loads((run / "run.json").read_text())
-    (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": 12}))
+    _with_dagman_cluster(run, 12)
     assert kincflow.attach(run.name) == {"run_id": run.name, "action": "running", "dagman_cluster": 12}
     assert not (run / "submit-dag-args").exists()
 
@@ -359,8 +362,7 @@ def test_attach_waits_for_a_queued_dagman_job(kincflow, tmp_path: Path, monkeypa
 def test_attach_resumes_a_stopped_run(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_condor(tmp_path, monkeypatch, "")
     run = kincflow.build_run(options(mode="test", chunks=2))
-    record = json.loads((run / "run.json").read_text())
-    (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": 12}))
+    _with_dagman_cluster(run, 12)
     (run / "run.dag.rescue001").write_text("DONE chunk0\n")
     result = kincflow.attach(run.name)
     assert result == {"run_id": run.name, "dagman_cluster": 77, "rescue": "run.dag.rescue001",
@@ -489,7 +491,6 @@ def test_rethreshold_keeps_the_similarity_and_runs_extract_with_the_threshold(ki
 def test_rethreshold_leaves_a_running_dag_alone(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_condor(tmp_path, monkeypatch, "5\\n")
     run = _rmt_failed_run(kincflow, tmp_path)
-    record = json.loads((run / "run.json").read_text())
-    (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": 5}))
+    _with_dagman_cluster(run, 5)
     with pytest.raises(kincflow.FlowError, match="still running \\(DAGMan job 5\\)"):
         kincflow.rethreshold(run.name, 0.85)
