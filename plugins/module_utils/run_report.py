@@ -44,7 +44,8 @@ FIGURES = (
 # Files the report links to when they exist.
 LINKS = (NETWORK, SUMMARY, "rmt.log", "threshold.txt", "run.json")
 _SUMMARY_ROWS = (
-    ("run_id", "run"), ("mode", "mode"), ("gem", "GEM"), ("corrmethod", "correlation"),
+    ("run_id", "run"), ("mode", "mode"), ("gem", "GEM"), ("gem_sha256", "GEM sha256"), ("gem_genes", "GEM genes"),
+    ("gem_samples", "GEM samples"), ("corrmethod", "correlation"), ("settings", "KINC settings"),
     ("threshold", "threshold"), ("threshold_source", "threshold from"), ("genes", "genes"),
     ("edges", "edges"), ("jobs_done", "jobs done"), ("jobs_total", "jobs"), ("jobs_by_pool", "jobs by pool"),
     ("jobs_by_cluster", "jobs by cluster"), ("executor_pools", "executor pools"), ("submitted_at", "submitted"),

@@ -306,3 +306,14 @@ def test_the_module_runs_on_localhost_with_ansible(run_dir: Path) -> None:
     assert written["changed"] is True and written["report"] == str(run_dir / REPORT)
     assert len(parse(run_dir).rows) == 2
     assert run()["changed"] is False
+
+
+def test_the_summary_table_names_the_gem_and_the_settings(run_dir: Path) -> None:
+    (run_dir / "summary.json").write_text(json.dumps(summary(
+        gem="/data/my.gem", gem_sha256="ab" * 32, gem_genes=150, gem_samples=40,
+        settings={"minsamp": 25, "corrmethod": "spearman"})))
+    write_report(run_dir)
+    text = parse(run_dir).text
+    for shown in ("GEM sha256", "ab" * 32, "GEM genes", "150", "GEM samples", "KINC settings",
+                  "minsamp: 25, corrmethod: spearman"):
+        assert shown in text, shown
