@@ -4,7 +4,7 @@ default converges the embedded federation on this machine's Docker engine (site.
 under names and addresses of its own, and its verify runs test jobs through kinc.yml. The others provision
 host containers with systemd as PID 1: docker, zookeeper and overlay run for real; mesos, marathon and weave
 are partial (rendered configuration, units loaded by systemd, check mode, validation), as each scenario's
-README says. About fifteen minutes in all on two cores. Needs the `molecule` extra (pip install
+README says. About twenty minutes in all on two cores. Needs the `molecule` extra (pip install
 '.[molecule]'); without it these tests are skipped with that reason, unless CLOUDFLOCK_REQUIRE_MOLECULE=1
 makes that a failure.
 """
