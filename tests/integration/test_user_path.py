@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 NAME = f"cfuser-{os.getpid()}"
-PREFIX = f"10.97.{os.getpid() % 250}"
+PREFIX = f"10.86.{os.getpid() % 250}"
 
 
 class User:
