@@ -4,7 +4,6 @@ spacing distribution of the pruned matrix's eigenvalues moves from Poisson (rand
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.interpolate import Akima1DInterpolator
 
 from kinc.errors import EXIT_NO_THRESHOLD, KincError
 
@@ -54,42 +53,122 @@ class Step:
 
 
 def unique_eigenvalues(eigens: np.ndarray, epsilon: float) -> np.ndarray:
-    """Keep an eigenvalue (ascending) only if it exceeds the last kept one by more than epsilon."""
-    if eigens.size < 2 or bool(np.all(np.diff(eigens.astype(np.float64)) > epsilon)):
-        return eigens.astype(np.float32)
-    kept: list[np.float32] = []
-    for value in eigens:
-        if not kept or abs(float(value) - float(kept[-1])) > epsilon:
-            kept.append(value)
-    return np.array(kept, dtype=np.float32)
+    """Keep an eigenvalue (ascending) only if it exceeds the last kept one by more than epsilon.
+
+    A value more than epsilon above its predecessor is always kept (the last kept one is no larger
+    than the predecessor), so only runs of close values need the one-by-one comparison."""
+    values = eigens.astype(np.float32)
+    if values.size < 2:
+        return values
+    wide = eigens.astype(np.float64)
+    close = np.flatnonzero(~(np.diff(wide) > epsilon)) + 1  # indices within epsilon of the one before
+    if not close.size:
+        return values
+    keep = np.ones(values.size, dtype=bool)
+    last = 0.0
+    previous = -2
+    for i in close.tolist():
+        if i != previous + 1:  # a new run starts: its first value (i - 1) is kept
+            last = float(wide[i - 1])
+        if abs(float(wide[i]) - last) > epsilon:
+            last = float(wide[i])
+        else:
+            keep[i] = False
+        previous = i
+    return values[keep]
+
+
+def _paces(n: int, params: RmtParams) -> np.ndarray:
+    """The unfolding paces minpace..maxpace, up to the first that leaves fewer than 5 knots."""
+    paces = []
+    for pace in range(params.minpace, params.maxpace + 1):
+        if n // pace < 5:
+            break
+        paces.append(pace)
+    return np.array(paces, dtype=np.int64)
+
+
+def unfold_paces(eigens: np.ndarray, paces: np.ndarray) -> np.ndarray:
+    """Akima-spline unfolding of ascending, distinct eigenvalues, one row per pace (float32, paces x n).
+
+    Per pace: knots x = e[i*pace], y = (i*pace + 1)/n for i < n//pace, the last knot replaced by
+    (e[-1], 1); Akima's slopes (the end slopes extrapolated, a slope weighted only where the weights
+    exceed 1e-9 of their largest); the cubic pieces evaluated at e[1..n-2]; the ends pinned to 0 and 1.
+    The arithmetic is the one of scipy's Akima1DInterpolator, so the values are the same, bit for bit."""
+    e = eigens.astype(np.float64)
+    n = e.size
+    rows = np.arange(paces.size)
+    knots = n // paces  # >= 5 for every pace
+    width = int(knots.max())
+    column = np.arange(width)
+    valid = column < knots[:, None]
+    last = knots - 1
+    index = paces[:, None] * column
+    kx = e[np.minimum(index, n - 1)]
+    ky = (index + 1) / n
+    kx[rows, last], ky[rows, last] = e[-1], 1.0
+    beyond = column[None, :] - last[:, None]
+    kx = np.where(valid, kx, e[-1] + beyond)  # padding: increasing, never used
+    ky = np.where(valid, ky, 1.0)
+    dx = np.diff(kx, axis=1)
+    slope = np.diff(ky, axis=1) / dx
+    m = np.empty((paces.size, width + 3))
+    m[:, 2 : width + 1] = slope
+    m[:, 1] = 2.0 * m[:, 2] - m[:, 3]
+    m[:, 0] = 2.0 * m[:, 1] - m[:, 2]
+    m[rows, knots + 1] = 2.0 * m[rows, knots] - m[rows, knots - 1]
+    m[rows, knots + 2] = 2.0 * m[rows, knots + 1] - m[rows, knots]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        t = 0.5 * (m[:, 3:] + m[:, :-3])
+        dm = np.abs(np.diff(m, axis=1))
+        f1, f2 = dm[:, 2:], dm[:, :-2]
+        f12 = f1 + f2
+        largest = np.where(valid, f12, -np.inf).max(axis=1)
+        weighted = valid & (f12 > 1e-9 * largest[:, None])
+        t = np.where(weighted, m[:, 1 : width + 1] + (f2 / f12) * (m[:, 2 : width + 2] - m[:, 1 : width + 1]), t)
+        # Cubic Hermite pieces on each interval, highest power first.
+        cubic = (t[:, :-1] + t[:, 1:] - 2 * slope) / dx
+        c0 = cubic / dx
+        c1 = (slope - t[:, :-1]) / dx - cubic
+        c2, c3 = t[:, :-1], ky[:, :-1]
+    # e[j] lies in interval j // pace (knots sit on eigenvalues), the last interval reaching e[-1].
+    piece = np.minimum(np.arange(1, n - 1)[None, :] // paces[:, None], (knots - 2)[:, None])
+    s = e[1:-1][None, :] - np.take_along_axis(kx, piece, axis=1)
+    s2 = s * s
+    values = np.take_along_axis(c3, piece, axis=1) + np.take_along_axis(c2, piece, axis=1) * s
+    values = values + np.take_along_axis(c1, piece, axis=1) * s2
+    values = values + np.take_along_axis(c0, piece, axis=1) * (s2 * s)
+    unfolded = np.empty((paces.size, n), dtype=np.float32)
+    unfolded[:, 0], unfolded[:, -1] = 0.0, 1.0
+    unfolded[:, 1:-1] = values
+    return unfolded
 
 
 def unfold(eigens: np.ndarray, pace: int) -> np.ndarray:
     """Akima-spline unfolding through every pace-th eigenvalue; the ends are pinned to 0 and 1."""
-    n = eigens.size
-    knots = n // pace
-    index = np.arange(knots) * pace
-    kx = eigens[index].astype(np.float64)
-    ky = (index + 1) / n
-    kx[-1], ky[-1] = float(eigens[-1]), 1.0
-    spline = Akima1DInterpolator(kx, ky)
-    unfolded = np.empty(n, dtype=np.float32)
-    unfolded[0], unfolded[-1] = 0.0, 1.0
-    unfolded[1:-1] = spline(eigens[1:-1].astype(np.float64))
-    return unfolded
+    return unfold_paces(eigens, np.array([pace], dtype=np.int64))[0]
+
+
+def _expected_counts(bins: int, n: int) -> tuple[np.float32, np.ndarray]:
+    width = np.float32(HISTOGRAM_MAX) / np.float32(bins)
+    edges = np.arange(bins + 1) * float(width)
+    return width, (np.exp(-edges[:-1]) - np.exp(-edges[1:])) * n
+
+
+def spacing_chi_squares(unfolded: np.ndarray, bins: int) -> np.ndarray:
+    """Per row: chi-square of the nearest-neighbour spacing histogram over [0, 3) against Poisson."""
+    rows, n = unfolded.shape
+    spacings = (unfolded[:, 1:] - unfolded[:, :-1]) * np.float32(n)
+    width, expected = _expected_counts(bins, n)
+    row, column = np.nonzero((spacings >= 0) & (spacings < HISTOGRAM_MAX))
+    index = np.minimum((spacings[row, column] / width).astype(np.int64), bins - 1) + row * bins
+    observed = np.bincount(index, minlength=rows * bins).reshape(rows, bins).astype(np.float64)
+    return np.sum((observed - expected) ** 2 / expected, axis=1)
 
 
 def spacing_chi_square(unfolded: np.ndarray, bins: int) -> float:
     """Chi-square of the nearest-neighbour spacing histogram over [0, 3) against Poisson."""
-    n = unfolded.size
-    spacings = (unfolded[1:] - unfolded[:-1]) * np.float32(n)
-    width = np.float32(HISTOGRAM_MAX) / np.float32(bins)
-    inside = spacings[(spacings >= 0) & (spacings < HISTOGRAM_MAX)]
-    index = np.minimum((inside / width).astype(np.int64), bins - 1)
-    observed = np.bincount(index, minlength=bins).astype(np.float64)
-    edges = np.arange(bins + 1) * float(width)
-    expected = (np.exp(-edges[:-1]) - np.exp(-edges[1:])) * n
-    return float(np.sum((observed - expected) ** 2 / expected))
+    return float(spacing_chi_squares(unfolded[None, :], bins)[0])
 
 
 def chi_square(unique: np.ndarray, params: RmtParams) -> float | None:
@@ -98,19 +177,23 @@ def chi_square(unique: np.ndarray, params: RmtParams) -> float | None:
         span = float(unique[-1]) - float(unique[0])
         scaled = ((unique.astype(np.float64) - float(unique[0])) / span).astype(np.float32)
         return spacing_chi_square(scaled, params.bins)
-    chis = [
-        spacing_chi_square(unfold(unique, pace), params.bins)
-        for pace in range(params.minpace, params.maxpace + 1)
-        if unique.size // pace >= 5
-    ]
-    return float(np.mean(chis)) if chis else None
+    paces = _paces(unique.size, params)
+    if not paces.size:
+        return None
+    return float(np.mean(spacing_chi_squares(unfold_paces(unique, paces), params.bins)))
 
 
 # ------------------------------------------------------------------------------------ the walk
 
 
 class PrunedMatrices:
-    """Builds the pruned matrix for any threshold from the stored pairs, sorted once by |r|."""
+    """The pruned matrix, and its eigenvalues, for any threshold, from the stored pairs.
+
+    A gene is kept at t when its maximum >= t, and a pair is an entry when |r| >= t and both genes are
+    kept: with the maximum of x at least |r|, when min(|r|, maximum of y) >= t. As t falls, genes and
+    entries only join, so the connected components of the matrix only grow and merge. Its eigenvalues are
+    those of its components; :meth:`eigenvalues` keeps each component's and recomputes only the
+    components that changed since the previous (higher) threshold."""
 
     def __init__(self, genes: int, x: np.ndarray, y: np.ndarray, r: np.ndarray) -> None:
         self.genes = genes
@@ -120,6 +203,20 @@ class PrunedMatrices:
         order = np.argsort(-magnitude, kind="stable")
         self.x, self.y, self.r = x[order], y[order], np.asarray(r, dtype=np.float32)[order]
         self.negative_magnitude = -magnitude[order]
+        self._gene_order = np.argsort(-self.maxima, kind="stable")
+        self._gene_entry = -self.maxima[self._gene_order]
+        entry = np.minimum(-self.negative_magnitude, self.maxima[self.y])  # a pair's first threshold
+        self._pair_order = np.argsort(-entry, kind="stable")
+        self._pair_entry = -entry[self._pair_order]
+        self._reset()
+
+    def _reset(self) -> None:
+        self._threshold: np.float32 | None = None
+        self._genes_in = self._pairs_in = 0
+        self._parent: dict[int, int] = {}
+        self._members: dict[int, list[int]] = {}
+        self._entries: dict[int, list[int]] = {}
+        self._eigens: dict[int, np.ndarray] = {}
 
     def build(self, threshold: np.float32) -> np.ndarray:
         kept = np.flatnonzero(self.maxima >= threshold)
@@ -133,15 +230,70 @@ class PrunedMatrices:
         np.fill_diagonal(matrix, 1.0)
         return matrix
 
+    def _root(self, gene: int) -> int:
+        parent = self._parent
+        root = gene
+        while parent[root] != root:
+            root = parent[root]
+        while parent[gene] != root:
+            parent[gene], gene = root, parent[gene]
+        return root
+
+    def _advance(self, threshold: np.float32) -> set[int]:
+        """Let in the genes and entries of ``threshold``; return the components that changed."""
+        if self._threshold is not None and threshold > self._threshold:
+            self._reset()
+        self._threshold = threshold
+        changed: set[int] = set()
+        genes = int(np.searchsorted(self._gene_entry, -threshold, side="right"))
+        for gene in self._gene_order[self._genes_in : genes].tolist():
+            self._parent[gene] = gene
+            self._members[gene], self._entries[gene] = [gene], []
+            changed.add(gene)
+        pairs = int(np.searchsorted(self._pair_entry, -threshold, side="right"))
+        new = self._pair_order[self._pairs_in : pairs]
+        for pair, gx, gy in zip(new.tolist(), self.x[new].tolist(), self.y[new].tolist(), strict=True):
+            a, b = self._root(gx), self._root(gy)
+            if a != b:
+                if len(self._members[a]) < len(self._members[b]):
+                    a, b = b, a
+                self._parent[b] = a
+                self._members[a] += self._members.pop(b)
+                self._entries[a] += self._entries.pop(b)
+                self._eigens.pop(b, None)
+                changed.discard(b)
+            self._entries[a].append(pair)
+            changed.add(a)
+        self._genes_in, self._pairs_in = genes, pairs
+        return changed
+
+    def _component_eigenvalues(self, root: int) -> np.ndarray:
+        genes = np.array(sorted(self._members[root]), dtype=np.int64)
+        if genes.size == 1:
+            return np.ones(1)
+        pairs = np.sort(np.array(self._entries[root], dtype=np.int64))  # the order build() assigns in
+        matrix = np.zeros((genes.size, genes.size), dtype=np.float64)
+        matrix[np.searchsorted(genes, self.x[pairs]), np.searchsorted(genes, self.y[pairs])] = self.r[pairs]
+        np.fill_diagonal(matrix, 1.0)
+        return np.linalg.eigvalsh(matrix, UPLO="L")
+
+    def eigenvalues(self, threshold: np.float32) -> np.ndarray:
+        """Eigenvalues (ascending, float32) of the pruned matrix at ``threshold``: those of
+        ``build(threshold)``, computed per connected component."""
+        for root in self._advance(threshold):
+            self._eigens[root] = self._component_eigenvalues(root)
+        if not self._eigens:
+            return np.empty(0, dtype=np.float32)
+        return np.sort(np.concatenate(list(self._eigens.values()))).astype(np.float32)
+
 
 def evaluate(pruned: PrunedMatrices, threshold: np.float32, params: RmtParams) -> Step:
-    matrix = pruned.build(threshold)
-    if not matrix.size:
+    eigens = pruned.eigenvalues(threshold)
+    if not eigens.size:
         return Step(threshold, 0, 0, None)
-    eigens = np.linalg.eigvalsh(matrix, UPLO="L").astype(np.float32)
     unique = unique_eigenvalues(eigens, params.epsilon)
     chi = chi_square(unique, params) if unique.size >= params.mineigens else None
-    return Step(threshold, matrix.shape[0], unique.size, chi)
+    return Step(threshold, eigens.size, unique.size, chi)
 
 
 def find_threshold(pruned: PrunedMatrices, params: RmtParams) -> tuple[np.float32, list[Step]]:

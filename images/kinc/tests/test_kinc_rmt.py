@@ -4,8 +4,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from kinc_testdata import messy_matrix
+from scipy.interpolate import Akima1DInterpolator
 
 from kinc import rmt
+from kinc.gem import read_gem
+from kinc.pairs import pair_count
 from kinc.rmt import (
     CHI_POISSON,
     NoThreshold,
@@ -15,16 +19,97 @@ from kinc.rmt import (
     chi_square,
     find_threshold,
     format_log,
+    format_walk,
     spacing_chi_square,
+    spacing_chi_squares,
     unfold,
+    unfold_paces,
     unique_eigenvalues,
 )
+from kinc.similarity import SimilarityEngine, SimilarityParams
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "submitter" / "data" / "PRJNA301554.slim.GEM.log2.txt"
+
+
+# ------------------------------------------------------------ the plain way, as the spec reads
+
+
+def plain_unique(eigens: np.ndarray, epsilon: float) -> np.ndarray:
+    kept: list[float] = []
+    for value in eigens.astype(np.float64):
+        if not kept or abs(value - kept[-1]) > epsilon:
+            kept.append(value)
+    return np.array(kept, dtype=np.float32)
+
+
+def scipy_unfold(eigens: np.ndarray, pace: int) -> np.ndarray:
+    n = eigens.size
+    index = np.arange(n // pace) * pace
+    kx, ky = eigens[index].astype(np.float64), (index + 1) / n
+    kx[-1], ky[-1] = float(eigens[-1]), 1.0
+    unfolded = np.empty(n, dtype=np.float32)
+    unfolded[0], unfolded[-1] = 0.0, 1.0
+    unfolded[1:-1] = Akima1DInterpolator(kx, ky)(eigens[1:-1].astype(np.float64))
+    return unfolded
+
+
+def plain_chi(unfolded: np.ndarray, bins: int) -> float:
+    n = unfolded.size
+    spacings = (unfolded[1:] - unfolded[:-1]) * np.float32(n)
+    width = np.float32(3.0) / np.float32(bins)
+    observed = np.zeros(bins)
+    for s in spacings:
+        if 0 <= s < 3.0:
+            observed[min(int(s / width), bins - 1)] += 1
+    edges = np.arange(bins + 1) * float(width)
+    expected = (np.exp(-edges[:-1]) - np.exp(-edges[1:])) * n
+    return float(np.sum((observed - expected) ** 2 / expected))
+
+
+def plain_step(pruned: PrunedMatrices, t: np.float32, p: RmtParams) -> Step:
+    """One step the plain way: the whole pruned matrix, one spline per pace."""
+    matrix = pruned.build(t)
+    if not matrix.size:
+        return Step(t, 0, 0, None)
+    unique = plain_unique(np.linalg.eigvalsh(matrix, UPLO="L").astype(np.float32), p.epsilon)
+    paces = [pace for pace in range(p.minpace, p.maxpace + 1) if unique.size // pace >= 5]
+    chi = None
+    if unique.size >= p.mineigens and paces:
+        chi = float(np.mean([plain_chi(scipy_unfold(unique, pace), p.bins) for pace in paces]))
+    return Step(t, matrix.shape[0], unique.size, chi)
+
+
+def pairs_of(values: np.ndarray, params: SimilarityParams) -> PrunedMatrices:
+    results = list(SimilarityEngine(values, params).run(0, pair_count(values.shape[0])))
+    x, y, r = (np.concatenate([getattr(res, name) for res in results]) for name in ("x", "y", "r"))
+    return PrunedMatrices(values.shape[0], x.astype(np.int64), y.astype(np.int64), r)
 
 
 def test_unique_eigenvalues_compare_with_the_last_kept_one() -> None:
     eigens = np.array([0.0, 4e-7, 8e-7, 1.2e-6, 0.5, 0.5000005, 0.6], dtype=np.float32)
     np.testing.assert_array_equal(unique_eigenvalues(eigens, 1e-6), np.float32([0.0, 1.2e-6, 0.5, 0.6]))
     assert unique_eigenvalues(eigens, 0.0).size == eigens.size
+
+
+def test_unique_eigenvalues_match_the_one_by_one_rule() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        steps = rng.choice([0.0, 3e-7, 6e-7, 9e-7, 1e-6, 2e-6, 0.1], size=rng.integers(2, 60))
+        eigens = (np.cumsum(steps) + rng.uniform(-2, 2)).astype(np.float32)
+        np.testing.assert_array_equal(unique_eigenvalues(eigens, 1e-6), plain_unique(eigens, 1e-6))
+    assert unique_eigenvalues(np.float32([0.5]), 1e-6).tolist() == [0.5]
+
+
+@pytest.mark.parametrize("n", [50, 57, 120, 333, 600])
+def test_unfold_is_scipy_akima_bit_for_bit(n: int) -> None:
+    rng = np.random.default_rng(n)
+    eigens = np.unique(np.concatenate([rng.normal(size=n - 10), rng.uniform(0.9, 1.1, size=10)]))
+    eigens = np.unique(eigens.astype(np.float32))
+    paces = np.array([p for p in range(10, 41) if eigens.size // p >= 5])
+    rows = unfold_paces(eigens, paces)
+    for pace, row in zip(paces, rows, strict=True):
+        np.testing.assert_array_equal(row, scipy_unfold(eigens, int(pace)), err_msg=f"pace {pace}")
+        assert spacing_chi_squares(rows, 60)[list(paces).index(pace)] == plain_chi(row, 60)
 
 
 def test_unfold_pins_ends_and_reproduces_a_linear_staircase() -> None:
@@ -78,6 +163,28 @@ def test_gene_maximum_counts_only_pairs_where_the_gene_is_x() -> None:
     np.testing.assert_allclose(np.tril(matrix), [[1.0, 0.0], [0.85, 1.0]], atol=1e-7)
     assert pruned.build(np.float32(0.92)).shape == (1, 1)
     assert pruned.build(np.float32(0.99)).size == 0
+
+
+def test_eigenvalues_per_component_are_those_of_the_whole_matrix() -> None:
+    pruned = pairs_of(messy_matrix(4, genes=120), SimilarityParams(minsamp=20, mincorr=0.3))
+    thresholds = [np.float32(t) for t in np.arange(0.99, 0.3, -0.01)]
+    for t in [*thresholds, np.float32(0.8), np.float32(0.5), np.float32(0.95)]:  # and back up: recomputed
+        dense = np.linalg.eigvalsh(pruned.build(t), UPLO="L").astype(np.float32)
+        found = pruned.eigenvalues(t)
+        assert found.dtype == np.float32 and found.size == dense.size, t
+        np.testing.assert_allclose(found, dense, atol=2e-6, err_msg=str(t))
+    assert pruned.build(np.float32(0.3)).shape[0] > 60, "the data should keep most genes at the end"
+
+
+@pytest.mark.parametrize("method,expected", [("pearson", "0.831002"), ("spearman", "0.826002")])
+def test_the_example_walk_is_the_plain_walk(method: str, expected: str) -> None:
+    """KINC's example GEM: the thresholds KINC 3.4's rules give, and every step as the plain way has it."""
+    pruned = pairs_of(read_gem(str(EXAMPLE)).values, SimilarityParams(corrmethod=method))
+    params = RmtParams()
+    threshold, steps = find_threshold(pruned, params)
+    assert f"{float(threshold):.6g}" == expected
+    plain = PrunedMatrices(pruned.genes, pruned.x, pruned.y, pruned.r)
+    assert format_walk(steps) == format_walk([plain_step(plain, step.threshold, params) for step in steps])
 
 
 def _scripted(monkeypatch: pytest.MonkeyPatch, chis: list[float | None]) -> None:
