@@ -4,7 +4,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
-from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
@@ -125,6 +124,8 @@ def write_minimal(out: BinaryIO, edge_iter: Iterator[Edge]) -> int:
 
 
 def write_graphml(out: BinaryIO, edge_iter: Iterator[Edge], genes: list[str]) -> int:
+    from xml.sax.saxutils import escape, quoteattr  # here: it loads urllib, which no other command needs
+
     out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
     out.write(b'<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n')
     out.writelines(
