@@ -1,6 +1,7 @@
 """similarity against a direct per-pair computation that follows the spec, using scipy."""
 
 import itertools
+import math
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -163,3 +164,86 @@ def test_written_files_hold_the_engine_results(tmp_path: Path) -> None:
     assert samples["samples"][0].decode() == expected[(int(records["x"][0]), int(records["y"][0]))][1]
     index = pair_index(records["x"], records["y"])
     assert np.all(np.diff(index) > 0), "pairs are stored in raw index order"
+
+
+# ------------------------------------------------- the block path at the edges, pair by pair
+
+
+def edge_matrix(seed: int, samples: int = 24) -> np.ndarray:
+    """Genes for the corners: missing values so that pairs keep minsamp - 1, minsamp or minsamp + 1
+    samples (minsamp 12), heavy ties (halves, two levels), planted outliers, a constant gene, one
+    constant but for its outliers, and values outside [2, 8]."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(3, samples))
+    rows = []
+    for g in range(36):
+        row = rng.uniform(0.4, 1.0) * latent[g % 3] + rng.normal(scale=0.6, size=samples) + 5.0
+        if g % 4 == 1:
+            row = np.round(row * 2) / 2  # ties
+        if g % 4 == 2:
+            row = np.where(row > 5.0, 6.0, 4.0)  # two levels
+        if g % 5 == 3:
+            hit = rng.choice(samples, size=2, replace=False)
+            row[hit] += rng.choice([-1, 1], size=2) * 9.0  # outliers
+        missing = (0, 1, 6, 11, 12, 13)[g % 6]  # 12 missing leaves exactly minsamp, 13 one fewer
+        row[rng.choice(samples, size=missing, replace=False)] = np.nan
+        rows.append(row)
+    constant = np.full(samples, 5.0)
+    almost = constant.copy()
+    almost[[3, 9]] = (-4.0, 14.0)
+    range_row = latent[0] * 3.0 + 5.0  # reaches outside [2, 8]
+    return np.vstack([*rows, constant, almost, range_row]).astype(np.float32)
+
+
+def exact_spearman(a: np.ndarray, b: np.ndarray, codes: str) -> np.float32:
+    """Spearman r over the samples coded 1, from integer sums of doubled ranks: what Pearson on the
+    average ranks gives in float64, with no rounding until the last two operations."""
+    keep = np.array([c == "1" for c in codes])
+    n = int(keep.sum())
+    ra = (2 * stats.rankdata(a[keep])).astype(np.int64) - (n + 1)
+    rb = (2 * stats.rankdata(b[keep])).astype(np.int64) - (n + 1)
+    sab, saa, sbb = int(ra @ rb), int(ra @ ra), int(rb @ rb)
+    return np.float32(max(-1.0, min(1.0, sab / math.sqrt(float(saa) * float(sbb)))))
+
+
+EDGE_CASES = [
+    SimilarityParams("pearson", minsamp=12, mincorr=0.0),
+    SimilarityParams("spearman", minsamp=12, mincorr=0.0),
+    SimilarityParams("pearson", minsamp=12, minexpr=2.0, maxexpr=8.0, mincorr=0.0),
+    SimilarityParams("spearman", minsamp=12, minexpr=2.0, maxexpr=8.0, mincorr=0.0),
+    SimilarityParams("pearson", minsamp=12, preout=False, mincorr=0.0),
+    SimilarityParams("spearman", minsamp=12, preout=False, mincorr=0.0),
+]
+
+
+@pytest.mark.parametrize("params", EDGE_CASES, ids=lambda p: f"{p.corrmethod}-{p.preout}-{p.minexpr}")
+@pytest.mark.parametrize("seed", [5, 6])
+def test_block_path_equals_the_per_pair_reference_at_the_edges(params: SimilarityParams, seed: int) -> None:
+    values = edge_matrix(seed)
+    expected = reference_run(values, params)
+    found = engine_run(values, params, block_pairs=37)
+    # mincorr 0 stores every pair with minsamp samples and a defined r: no cutoff to be near.
+    assert set(found) == set(expected)
+    kept = [codes.count("1") for _, codes in expected.values()]
+    assert min(kept) == 12, "some stored pairs keep exactly minsamp samples"
+    all_pairs = pair_count(values.shape[0])
+    assert len(expected) < all_pairs - 40, "pairs short of minsamp or without r are left out"
+    for pair, (r, codes) in found.items():
+        assert codes == expected[pair][1], pair
+        if params.corrmethod == "spearman":
+            assert np.float32(r) == exact_spearman(values[pair[0]], values[pair[1]], codes), pair
+        else:
+            assert r == pytest.approx(expected[pair][0], abs=2e-6), pair
+    assert engine_run(values, params, block_pairs=1) == found == engine_run(values, params)
+
+
+def test_doubled_ranks_are_twice_the_average_ranks_among_the_kept_samples() -> None:
+    rng = np.random.default_rng(8)
+    values = np.round(rng.normal(size=(40, 30)), 1).astype(np.float32)
+    values[rng.random(values.shape) < 0.1] = np.nan
+    engine = SimilarityEngine(values, SimilarityParams("spearman"))
+    genes = rng.integers(0, 40, size=200)
+    kept = ~np.isnan(values[genes]) & (rng.random((200, 30)) < 0.8)
+    doubled = engine._doubled_ranks(genes, kept)
+    reference = average_ranks(np.where(kept, values[genes].astype(np.float64), np.nan))
+    np.testing.assert_array_equal(doubled[kept], 2 * reference[kept])
