@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.cloudflock.htcondor.plugins.filter.flock import docker_ports, jobs_by_cluster
+from ansible_collections.cloudflock.htcondor.plugins.filter.flock import docker_ports, jobs_by_cluster, stale_pools
 
 CONTAINERS = [
     {"id": "submitter", "cluster": "chameleon"},
@@ -36,3 +36,72 @@ def test_pools_added_during_a_run_are_counted_together_when_asked() -> None:
 def test_docker_ports_publish_only_fixed_host_ports() -> None:
     ports = [{"container_port": 9618, "host_port": 9618, "protocol": "tcp,udp"}, {"container_port": 22, "host_port": 0}]
     assert docker_ports(ports) == ["9618:9618/tcp", "9618:9618/udp"]
+
+
+SPEC = {
+    "clusters": [
+        {"id": "local", "type": "docker", "docker_host": "localhost"},
+        {"id": "edge", "type": "docker", "docker_host": "edge-host"},
+        {"id": "azure", "type": "marathon", "marathon_url": "http://azure:8080"},
+    ],
+    "containers": [
+        {"id": "submitter", "cluster": "local", "role": "submitter"},
+        {"id": "executor1", "cluster": "local", "role": "executor"},
+        {"id": "executor2", "cluster": "azure", "role": "executor"},
+    ],
+}
+
+
+def container(name: str, pool: str, deployment: str = "fed", role: str = "executor") -> dict[str, object]:
+    labels = {"cloudflock.deployment": deployment, "cloudflock.pool": pool, "cloudflock.role": role}
+    return {"Names": [f"/{name}"], "Labels": labels}
+
+
+def app(app_id: str, role: str | None = "executor") -> dict[str, object]:
+    parameters = [{"key": "hostname", "value": app_id.rsplit("/", 1)[-1]},
+                  {"key": "label", "value": "cloudflock.deployment=fed"}]
+    if role:
+        parameters.append({"key": "label", "value": f"cloudflock.role={role}"})
+    return {"id": app_id, "container": {"type": "DOCKER", "docker": {"parameters": parameters}}}
+
+
+def test_stale_pools_are_the_deployments_containers_and_apps_the_spec_no_longer_names() -> None:
+    docker = {
+        "localhost": [
+            container("fed-submitter", "submitter", role="submitter"), container("fed-executor1", "executor1"),
+            container("fed-executor3", "executor3"), container("fed-executor4", "executor4"),
+            # Another deployment's pool, and a Marathon task's container of a pool the spec names elsewhere.
+            container("other-executor9", "executor9", deployment="other"),
+            container("mesos-1234", "executor2"),
+        ],
+        # executor1 runs on the edge host too, but the spec puts it on localhost.
+        "edge-host": [container("fed-executor1", "executor1")],
+    }
+    marathon = {"azure": [app("/fed/executor2"), app("/fed/executor5", role=None), app("/elsewhere/executor6"),
+                          app("/fed/sub/executor7", role="submitter")]}
+    stale = stale_pools(SPEC, "fed", docker, marathon, "/fed")
+    assert stale == [
+        {"id": "executor5", "cluster": "azure", "role": "executor", "name": "/fed/executor5"},
+        {"id": "sub/executor7", "cluster": "azure", "role": "submitter", "name": "/fed/sub/executor7"},
+        {"id": "executor1", "cluster": "edge", "role": "executor", "name": "fed-executor1"},
+        {"id": "executor3", "cluster": "local", "role": "executor", "name": "fed-executor3"},
+        {"id": "executor4", "cluster": "local", "role": "executor", "name": "fed-executor4"},
+    ]
+
+
+def test_nothing_is_stale_when_what_runs_is_the_spec() -> None:
+    docker = {"localhost": [container("fed-submitter", "submitter"), container("fed-executor1", "executor1")]}
+    assert stale_pools(SPEC, "fed", docker, {"azure": [app("/fed/executor2")]}, "/fed/") == []
+    assert stale_pools(SPEC, "fed") == []
+
+
+@pytest.mark.parametrize(("docker", "marathon", "group", "words"), [
+    ({"nowhere": []}, {}, "/fed", "'nowhere' is the docker_host of no docker cluster of the spec"),
+    ({}, {"local": []}, "/fed", "'local' is no marathon cluster of the spec"),
+    ({}, {"azure": []}, "/", "app_group '/' names no Marathon group"),
+])
+def test_stale_pools_refuses_hosts_and_clusters_the_spec_does_not_have(
+        docker: dict[str, list[dict[str, object]]], marathon: dict[str, list[dict[str, object]]], group: str,
+        words: str) -> None:
+    with pytest.raises(AnsibleFilterError, match=words):
+        stale_pools(SPEC, "fed", docker, marathon, group)
