@@ -3,7 +3,9 @@
 One federation of its own (deployment cftest-converge-<pid>, addresses 10.98.<pid % 125>.0/24) is brought up
 with four executor pools (the spec given as extra vars), while its inventory names two. kinc.yml --tags flock
 with the inventory's spec first shows in check mode which two would go and changes nothing, then drains them,
-takes them out of the submitter's flock list and removes them; a second run changes nothing.
+takes them out of the submitter's flock list and removes them; a second run changes nothing. With the four
+pools up again (extra vars), teardown with the inventory's two-pool spec removes every container, the network
+and the host files of the deployment.
 """
 
 from __future__ import annotations
@@ -121,3 +123,20 @@ def test_a_second_run_with_the_same_spec_changes_nothing(federation: Federation)
     assert again.recap["changed"] == 0, again.output[-4000:]
     assert "Removing what the spec no longer names" not in again.output
 
+
+def test_teardown_removes_everything_of_the_deployment_whatever_the_spec_names(federation: Federation) -> None:
+    up = federation.playbook("kinc.yml", "--tags", "flock", extra=four_pools(federation.spec))
+    assert up.rc == 0, up.output[-4000:]
+    assert len(federation.containers()) == 5
+    key_dir = KEY_DIRS / federation.name
+    assert key_dir.is_dir()
+
+    down = federation.playbook("playbooks/teardown.yml")
+    assert down.rc == 0, down.output[-4000:]
+    assert federation.containers() == []
+    networks = federation.docker("network", "ls", "-q", "--filter", f"label=cloudflock.deployment={federation.name}")
+    assert networks.returncode == 0 and networks.stdout.strip() == "", networks.stdout
+    assert federation.docker("network", "inspect", federation.name).returncode != 0
+    assert not key_dir.exists()
+    again = federation.playbook("playbooks/teardown.yml")
+    assert again.rc == 0 and again.recap["changed"] == 0, again.output[-4000:]

@@ -4,7 +4,8 @@ apps as containers on this machine's Docker engine (see test_marathon_flock.py).
 Deployment cftest-mconverge-<pid>, addresses 10.98.<125 + pid % 125>.0/24, one cluster. Three executor pools
 are brought up (the spec as extra vars) while the inventory names one: check mode names the two apps that
 would go and sends no write; the converge drains them, takes them out of the submitter's flock list and
-deletes their apps; a second run sends no write.
+deletes their apps; a second run sends no write; teardown after another shrink deletes every app of the
+deployment's group and leaves no container, network or host file of the deployment.
 """
 
 from __future__ import annotations
@@ -138,3 +139,20 @@ def test_a_shrunk_spec_deletes_the_apps_it_no_longer_names_after_check_mode_show
     assert again.recap["changed"] == 0, again.output[-4000:]
     assert cloud.writes() == []
 
+
+def test_teardown_after_a_shrink_deletes_every_app_of_the_group(
+        federation: Federation, cloud: MarathonApiDouble) -> None:
+    up = federation.playbook("kinc.yml", "--tags", "flock", extra=more_pools(federation.spec, ("executor2",)))
+    assert up.rc == 0, up.output[-4000:]
+    assert pools_running(federation) == ["executor1", "executor2", "submitter"]
+    assert KEY_DIR.is_dir()
+
+    cloud.clear_requests()
+    down = federation.playbook("playbooks/teardown.yml")
+    assert down.rc == 0, down.output[-4000:]
+    assert sorted(w.path for w in cloud.writes()) == [
+        f"/v2/apps/{NAME}/{pool}" for pool in ("executor1", "executor2", "submitter")]
+    assert app_ids(cloud) == []
+    assert pools_running(federation) == []
+    assert federation.docker("network", "inspect", NAME).returncode != 0
+    assert not KEY_DIR.exists()
