@@ -98,8 +98,8 @@ def _app_role(app: dict[str, Any]) -> str:
     """The cloudflock.role label a Marathon app gives its container (a docker parameter), executor without."""
     docker = (app.get("container") or {}).get("docker") or {}
     for parameter in docker.get("parameters") or []:
-        key, _, value = str(parameter.get("value", "")).partition("=")
-        if parameter.get("key") == "label" and key == "cloudflock.role" and value:
+        key, sep, value = str(parameter.get("value", "")).partition("=")
+        if parameter.get("key") == "label" and key == "cloudflock.role" and sep and value:
             return value
     return "executor"
 
