@@ -87,13 +87,18 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
 
 def masked_pearson(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Pearson r per row over the columns where ``keep`` is true (NaN when undefined)."""
+    return _pearson_of_zeroed(np.where(keep, a, 0.0), np.where(keep, b, 0.0), keep)
+
+
+def _pearson_of_zeroed(ac: np.ndarray, bc: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Pearson r per row over the kept columns of float64 rows that are zero (of either sign) elsewhere;
+    ``ac`` and ``bc`` are overwritten. A zero's sign changes no sum that is not zero itself, so the
+    sums, means and r are those of rows with +0 outside ``keep``."""
     n = keep.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ac = np.where(keep, a, 0.0)
-        bc = np.where(keep, b, 0.0)
-        # Centre in place over the kept columns; the others stay 0.
-        np.subtract(ac, (ac.sum(axis=1) / n)[:, None], out=ac, where=keep)
-        np.subtract(bc, (bc.sum(axis=1) / n)[:, None], out=bc, where=keep)
+        for rows in (ac, bc):
+            rows -= (rows.sum(axis=1) / n)[:, None]  # centre, then zero the columns not kept again
+            rows *= keep
         r = np.einsum("ij,ij->i", ac, bc) / np.sqrt(
             np.einsum("ij,ij->i", ac, ac) * np.einsum("ij,ij->i", bc, bc)
         )
@@ -102,10 +107,11 @@ def masked_pearson(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray
 
 def tukey_fences(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-row fences over the valid entries: Q1 = sorted[n/4], Q3 = sorted[3n/4], +-1.5 IQR (float32)."""
-    ordered = np.sort(np.where(valid, values, np.float32(np.nan)), axis=1)
+    ordered = np.sort(np.where(valid, values, np.float32(np.inf)), axis=1)  # the valid ones first
     n = valid.sum(axis=1)
-    q1 = np.take_along_axis(ordered, (n // 4)[:, None], axis=1)[:, 0]
-    q3 = np.take_along_axis(ordered, np.minimum(3 * n // 4, ordered.shape[1] - 1)[:, None], axis=1)[:, 0]
+    rows = np.arange(values.shape[0])
+    q1 = ordered[rows, np.minimum(n // 4, ordered.shape[1] - 1)]
+    q3 = ordered[rows, np.minimum(3 * n // 4, ordered.shape[1] - 1)]
     iqr = q3 - q1
     return q1 - _TUKEY * iqr, q3 + _TUKEY * iqr
 
@@ -144,7 +150,10 @@ class SimilarityEngine:
             self.inlier = self.in_range.copy()
         self.clean = self.complete & self.inlier.all(axis=1)
         self.standard = self._standardise()
-        self.wide = self.values.astype(np.float64)
+        # float64 values with 0 for missing ones: a row times a kept mask is then zero outside it. With an
+        # infinite value (times 0: NaN) the mask is applied with np.where instead.
+        self.zeroed = np.where(self.finite, self.values, np.float32(0.0)).astype(np.float64)
+        self.infinite = bool(np.isinf(self.values).any())
         if params.corrmethod == "spearman":
             self._rank_tables()
         self.block_pairs = block_pairs or max(64, _BLOCK_ELEMENTS // max(samples, 1))
@@ -213,8 +222,10 @@ class SimilarityEngine:
         With doubled ranks A, B over n kept samples (their mean is n + 1), the centred sums are
         sum(A*B) - n(n+1)^2 and the like: integers, so exactly 4 times the sums of centred ranks that
         Pearson on the ranks forms, and r = sab / sqrt(saa * sbb) is the same float64 value."""
-        a = np.where(kept, self._doubled_ranks(xs, kept), 0.0)
-        b = np.where(kept, self._doubled_ranks(ys, kept), 0.0)
+        a = self._doubled_ranks(xs, kept).astype(np.float64)
+        b = self._doubled_ranks(ys, kept).astype(np.float64)
+        a *= kept
+        b *= kept
         n = kept.sum(axis=1).astype(np.float64)
         mean_square = n * (n + 1.0) ** 2
         sab = np.einsum("ij,ij->i", a, b) - mean_square
@@ -226,7 +237,12 @@ class SimilarityEngine:
     def _correlate(self, xs: np.ndarray, ys: np.ndarray, kept: np.ndarray) -> np.ndarray:
         if self.params.corrmethod == "spearman":
             return self._spearman(xs, ys, kept)
-        return masked_pearson(self.wide[xs], self.wide[ys], kept)
+        a, b = self.zeroed[xs], self.zeroed[ys]
+        if self.infinite:
+            return masked_pearson(a, b, kept)
+        a *= kept
+        b *= kept
+        return _pearson_of_zeroed(a, b, kept)
 
     def _codes(self, xs: np.ndarray, ys: np.ndarray, kept: np.ndarray) -> np.ndarray:
         codes = np.full(kept.shape, CODE_OUTLIER, dtype=np.uint8)
