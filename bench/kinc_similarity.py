@@ -1,12 +1,32 @@
-"""Throughput of ``kinc`` similarity on the example GEM, against a plain per-pair scipy loop.
+"""The payload's own speed on KINC's example GEM, as whole ``kinc`` processes, each figure beside its goal.
 
-Prints gene pairs per second for pearson and spearman (vectorised engine and a per-pair scipy loop on a
-sample of pairs, and their ratio), then the seconds of a whole example run (import-emx, similarity, rmt,
-extract). Asserts nothing about time.
+* similarity: pairs per second of a whole ``kinc run similarity`` process (start, read, compute, write),
+  pearson and spearman, against a plain per-pair scipy loop timed in the same round; the ratio.
+* rmt: seconds of a whole ``kinc run rmt`` on the pearson and the spearman matrix (and its threshold).
+* extract: seconds of a whole ``kinc run extract`` with rmt's threshold, text format (and the sha256 of
+  the network it writes).
 
-    .venv/bin/python bench/kinc_similarity.py [GEM]
+Each process's CPU seconds (user + system) are reported too: unlike the wall clock, they hardly move
+when other work shares the cores.
+
+Every round measures all of them side by side; the best and the median over the rounds are reported,
+with the machine's load (``uptime``) before and after, since others may share the cores. Asserts
+nothing about time; exits 1 when a threshold is not the expected one or a network changes between
+rounds.
+
+    .venv/bin/python bench/kinc_similarity.py [--rounds 5] [--json bench/results/kinc.json] [GEM]
 """
 
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,16 +37,23 @@ import numpy as np
 from scipy import stats
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "images" / "kinc"))
+PACKAGE = REPO / "images" / "kinc"
+sys.path.insert(0, str(PACKAGE))
 
-from kinc.cli import main  # noqa: E402
 from kinc.gem import read_gem  # noqa: E402
 from kinc.pairs import pair_coords, pair_count  # noqa: E402
-from kinc.similarity import SimilarityEngine, SimilarityParams  # noqa: E402
 
 # KINC's example GEM, as the collection ships it.
 EXAMPLE = REPO / "images/submitter/data/PRJNA301554.slim.GEM.log2.txt"
 LOOP_PAIRS = 3000
+THRESHOLDS = {"pearson": "0.831002", "spearman": "0.826002"}  # KINC 3.4's rules on the example
+GOALS = {
+    "similarity_ratio_pearson": (">=", 90.0),
+    "similarity_ratio_spearman": (">=", 60.0),
+    "rmt_s_pearson": ("<=", 1.0),
+    "rmt_s_spearman": ("<=", 1.0),
+    "extract_s_pearson": ("<=", 0.5),
+}
 
 
 def per_pair(a: np.ndarray, b: np.ndarray, method: str, minsamp: int = 30) -> float:
@@ -47,18 +74,11 @@ def per_pair(a: np.ndarray, b: np.ndarray, method: str, minsamp: int = 30) -> fl
     return float(corr(a[keep], b[keep])[0])
 
 
-def engine_rate(values: np.ndarray, method: str) -> tuple[float, int]:
-    engine = SimilarityEngine(values, SimilarityParams(corrmethod=method))
+def loop_rate(values: np.ndarray, method: str, seed: int) -> float:
+    """Pairs per second of the per-pair loop over LOOP_PAIRS random pairs."""
     pairs = pair_count(values.shape[0])
-    start = time.perf_counter()
-    stored = sum(result.x.size for result in engine.run(0, pairs))
-    return pairs / (time.perf_counter() - start), stored
-
-
-def loop_rate(values: np.ndarray, method: str) -> float:
-    rng = np.random.default_rng(0)
-    index = np.sort(rng.choice(pair_count(values.shape[0]), size=LOOP_PAIRS, replace=False))
-    xs, ys = pair_coords(0, pair_count(values.shape[0]))
+    index = np.sort(np.random.default_rng(seed).choice(pairs, size=LOOP_PAIRS, replace=False))
+    xs, ys = pair_coords(0, pairs)
     data = values.astype(np.float64)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -68,56 +88,118 @@ def loop_rate(values: np.ndarray, method: str) -> float:
     return LOOP_PAIRS / (time.perf_counter() - start)
 
 
-def timed(*args: object) -> float:
+CPU: dict[str, float] = {}  # CPU seconds (user + system) of the last process, by analytic
+
+
+def kinc(*args: object) -> float:
+    """Seconds of one whole ``python -m kinc ARGS`` process (its CPU seconds go to CPU[analytic])."""
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE)}
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    code = main([str(a) for a in args])
-    if code:
-        raise SystemExit(f"kinc {' '.join(map(str, args))} failed with exit code {code}")
-    return time.perf_counter() - start
-
-
-def whole_run(gem: Path) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        seconds = {"import-emx": timed("run", "import-emx", "--input", gem, "--output", d / "x.emx")}
-        seconds["similarity"] = timed(
-            "run", "similarity", "--input", d / "x.emx", "--ccm", d / "x.ccm", "--cmx", d / "x.cmx"
-        )
-        seconds["rmt"] = timed("run", "rmt", "--input", d / "x.cmx", "--log", d / "x.log")
-        threshold = (d / "x.log").read_text().splitlines()[-1]
-        seconds["extract"] = timed(
-            "run",
-            "extract",
-            "--emx",
-            d / "x.emx",
-            "--ccm",
-            d / "x.ccm",
-            "--cmx",
-            d / "x.cmx",
-            "--output",
-            d / "net.txt",
-            "--mincorr",
-            threshold,
-        )
-        edges = len((d / "net.txt").read_text().splitlines()) - 1
-    print(f"threshold {threshold}, {edges} edges")
+    result = subprocess.run([sys.executable, "-m", "kinc", *map(str, args)], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[str(args[1])] = now.ru_utime - used.ru_utime + now.ru_stime - used.ru_stime
+    if result.returncode:
+        raise SystemExit(f"kinc {' '.join(map(str, args))} failed ({result.returncode}): {result.stderr}")
     return seconds
 
 
-def bench(gem: Path) -> None:
-    values = read_gem(str(gem)).values
-    print(f"{gem.name}: {values.shape[0]} genes x {values.shape[1]} samples, {pair_count(values.shape[0])} pairs")
+def load() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def one_round(values: np.ndarray, d: Path, seed: int) -> tuple[dict[str, float], dict[str, str]]:
+    figures: dict[str, float] = {}
+    facts: dict[str, str] = {}
+    pairs = pair_count(values.shape[0])
     for method in ("pearson", "spearman"):
-        rate, stored = engine_rate(values, method)
-        loop = loop_rate(values, method)
-        print(
-            f"{method:8s}: kinc {rate:12,.0f} pairs/s ({stored} stored) | "
-            f"per-pair scipy loop {loop:8,.0f} pairs/s ({LOOP_PAIRS} pairs) | ratio {rate / loop:6.1f}x"
-        )
-    seconds = whole_run(gem)
-    steps = ", ".join(f"{name} {s:.2f}s" for name, s in seconds.items())
-    print(f"whole run: {sum(seconds.values()):.2f}s ({steps})")
+        loop = loop_rate(values, method, seed)
+        outputs = ["--ccm", d / f"{method}.ccm", "--cmx", d / f"{method}.cmx"]
+        seconds = kinc("run", "similarity", "--input", d / "x.emx", *outputs, "--corrmethod", method)
+        figures[f"similarity_s_{method}"] = seconds
+        figures[f"similarity_cpu_s_{method}"] = CPU["similarity"]
+        figures[f"loop_pairs_per_s_{method}"] = loop
+        figures[f"similarity_ratio_{method}"] = pairs / seconds / loop
+        log = d / f"{method}.log"
+        figures[f"rmt_s_{method}"] = kinc("run", "rmt", "--input", d / f"{method}.cmx", "--log", log)
+        figures[f"rmt_cpu_s_{method}"] = CPU["rmt"]
+        facts[f"threshold_{method}"] = log.read_text().splitlines()[-1]
+    net = d / "net.txt"
+    extract = ["--emx", d / "x.emx", "--ccm", d / "pearson.ccm", "--cmx", d / "pearson.cmx"]
+    figures["extract_s_pearson"] = kinc(
+        "run", "extract", *extract, "--output", net, "--mincorr", facts["threshold_pearson"]
+    )
+    figures["extract_cpu_s_pearson"] = CPU["extract"]
+    facts["network_sha256_pearson"] = hashlib.sha256(net.read_bytes()).hexdigest()
+    facts["edges_pearson"] = str(len(net.read_bytes().splitlines()) - 1)
+    return figures, facts
+
+
+def commit() -> str:
+    result = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("gem", nargs="?", type=Path, default=EXAMPLE)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the figures here (machine, commit, goals)")
+    options = parser.parse_args()
+    values = read_gem(str(options.gem)).values
+    print(f"{options.gem.name}: {values.shape[0]} genes x {values.shape[1]} samples, "
+          f"{pair_count(values.shape[0])} pairs; {options.rounds} rounds")
+    before = load()
+    print(f"load before: {before}")
+    rounds: list[dict[str, float]] = []
+    facts: list[dict[str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        kinc("run", "import-emx", "--input", options.gem, "--output", d / "x.emx")
+        for number in range(options.rounds):
+            figures, found = one_round(values, d, seed=number)
+            rounds.append(figures)
+            facts.append(found)
+            print(f"round {number + 1}: " + ", ".join(f"{k} {v:.3g}" for k, v in figures.items()))
+    after = load()
+    print(f"load after:  {after}")
+    summary = {}
+    print(f"\n{'figure':28s} {'best':>10s} {'median':>10s}   goal")
+    for name in rounds[0]:
+        series = [r[name] for r in rounds]
+        higher = name.startswith(("similarity_ratio", "loop_"))
+        best = max(series) if higher else min(series)
+        median = statistics.median(series)
+        goal = GOALS.get(name)
+        mark = ""
+        if goal:
+            sign, target = goal
+            met = (median >= target) if sign == ">=" else (median <= target)
+            mark = f"   {sign} {target:g}  {'met' if met else 'NOT met'} (median)"
+        summary[name] = {"best": best, "median": median, "rounds": series,
+                         **({"goal": f"{goal[0]} {goal[1]:g}"} if goal else {})}
+        print(f"{name:28s} {best:10.3f} {median:10.3f}{mark}")
+    status = 0
+    for method, expected in THRESHOLDS.items():
+        found = {f[f"threshold_{method}"] for f in facts}
+        ok = found == {expected} if options.gem == EXAMPLE else len(found) == 1
+        print(f"threshold {method}: {', '.join(sorted(found))}" + ("" if ok else f"  (expected {expected})"))
+        status |= not ok
+    networks = {f["network_sha256_pearson"] for f in facts}
+    print(f"network (pearson, text): {facts[0]['edges_pearson']} edges, sha256 {', '.join(sorted(networks))}")
+    status |= len(networks) != 1
+    if options.json:
+        options.json.parent.mkdir(parents=True, exist_ok=True)
+        options.json.write_text(json.dumps({
+            "bench": "kinc_similarity", "gem": options.gem.name, "commit": commit(),
+            "machine": {"node": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
+                        "numpy": np.__version__, "load_before": before, "load_after": after},
+            "figures": summary, "facts": facts[0],
+        }, indent=2) + "\n")
+        print(f"written: {options.json}")
+    return status
 
 
 if __name__ == "__main__":
-    bench(Path(sys.argv[1]) if len(sys.argv) > 1 else EXAMPLE)
+    sys.exit(main())
