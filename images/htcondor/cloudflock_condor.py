@@ -25,6 +25,14 @@ Environment (all optional but the role):
                            default: 20 (HTCondor's is 2400; condor_submit refuses less than 20). A job
                            whose executor vanished is back to idle this long after, and a submitter
                            restart shorter than it reconnects to its running jobs instead of rerunning them.
+  CLOUDFLOCK_SILENCE_TIMEOUT  seconds of silence after which a peer is taken for lost; default: 30. An
+                           executor's starters promise their shadows a report at least every third of it, so a
+                           submitter that hears nothing this long from a job that has reported once drops the
+                           connection and, the job lease spent, puts the job back in the queue (HTCondor first
+                           tries three times, 20 s each at most, to tell the executor to stop it). Connections
+                           idle this long are probed (TCP keepalive): that is what notices a job cut off in its
+                           first seconds, before its first report, five probes later. At least three times
+                           CLOUDFLOCK_INTERVAL.
 Arguments in the seed's style are accepted too: `-f LIST` (flock to), `-r ROLE`.
 
 `flock-to LIST [--min-level N]` prints the FLOCK_TO file for that list (what the flock role writes).
@@ -62,6 +70,7 @@ class PoolSettings:
     min_flock_level: int | None = None
     interval: int = 2
     job_lease: int = 20
+    silence_timeout: int = 30
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -132,6 +141,10 @@ def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
     job_lease = _positive_int("CLOUDFLOCK_JOB_LEASE", env.get("CLOUDFLOCK_JOB_LEASE", "20"))
     if job_lease < 20:
         raise ConfigError(f"CLOUDFLOCK_JOB_LEASE={job_lease} is below 20 s, the least condor_submit accepts")
+    silence_timeout = _positive_int("CLOUDFLOCK_SILENCE_TIMEOUT", env.get("CLOUDFLOCK_SILENCE_TIMEOUT", "30"))
+    if silence_timeout < 3 * interval:
+        raise ConfigError(f"CLOUDFLOCK_SILENCE_TIMEOUT={silence_timeout} is less than three times "
+                          f"CLOUDFLOCK_INTERVAL={interval}: a starter reports every CLOUDFLOCK_INTERVAL at best")
     trust_domain = env.get("CLOUDFLOCK_TRUST_DOMAIN") or "cloudflock"
     if not trust_domain.replace("-", "").replace(".", "").isalnum():
         raise ConfigError(f"CLOUDFLOCK_TRUST_DOMAIN={trust_domain!r} must be a domain-like name")
@@ -139,6 +152,7 @@ def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
         role=role, pool=pool, ip=str(address), network_cidr=str(network), cpus=cpus, memory_mb=memory_mb,
         trust_domain=trust_domain, flock_to=flock_to, flock_from=flock_from,
         min_flock_level=min_flock_level, interval=interval, job_lease=job_lease,
+        silence_timeout=silence_timeout,
     )
 
 
@@ -183,6 +197,36 @@ def render_flock_to(flock_to: tuple[str, ...], min_flock_level: int | None = Non
 
 def _allow(identities: str, sources: tuple[str, ...]) -> str:
     return ", ".join(f"{identities}/{source}" for source in sources)
+
+
+def _fault_lines(s: PoolSettings) -> list[str]:
+    """The Faults block: how soon a pool takes a silent peer for lost, and what it does then."""
+    lines = [
+        "# Faults: recover in seconds, not HTCondor's 40 minutes. A job whose executor vanished goes back to",
+        "# idle when its lease ends (then matches elsewhere); a submitter back within the lease reconnects.",
+        f"JOB_DEFAULT_LEASE_DURATION = {s.job_lease}",
+        f"# A connection idle for {s.silence_timeout} s (CLOUDFLOCK_SILENCE_TIMEOUT) is probed; five probes unanswered",
+        "# (net.ipv4.tcp_keepalive_intvl apart, 75 s unless the host or container says otherwise) end it.",
+        f"TCP_KEEPALIVE_INTERVAL = {s.silence_timeout}",
+        "DAGMAN_USER_LOG_SCAN_INTERVAL = 1",
+        "DAGMAN_SUBMIT_DELAY = 0",
+        "DAGMAN_MAX_SUBMITS_PER_INTERVAL = 500",
+    ]
+    if s.role == "submitter":
+        lines += [
+            "# The schedd advertises itself to the executors' collectors over UDP (port 9618 must pass). Over TCP a",
+            "# collector that stopped answering fills the connection's send buffer within seconds, and the next",
+            "# advertisement holds the whole schedd for 20 s: no pool is negotiated with, no DAG node starts.",
+            "UPDATE_COLLECTOR_WITH_TCP = False",
+        ]
+    else:
+        lines += [
+            f"# A running job's starter reports to its shadow at least every {s.silence_timeout // 3} s; a shadow that",
+            "# hears nothing for three times that drops the connection, and once the job lease is spent the job",
+            "# goes back to the submitter's queue (and runs elsewhere) instead of waiting for TCP to give up.",
+            f"STARTER_UPDATE_INTERVAL_MAX = {s.silence_timeout // 3}",
+        ]
+    return [*lines, ""]
 
 
 def render_config(s: PoolSettings) -> str:
@@ -240,13 +284,7 @@ def render_config(s: PoolSettings) -> str:
         "JOB_START_DELAY = 0",
         "JOB_START_COUNT = 50",
         "",
-        "# Faults: recover in seconds, not HTCondor's 40 minutes. A job whose executor vanished goes back to",
-        "# idle when its lease ends (then matches elsewhere); a submitter back within the lease reconnects.",
-        f"JOB_DEFAULT_LEASE_DURATION = {s.job_lease}",
-        "DAGMAN_USER_LOG_SCAN_INTERVAL = 1",
-        "DAGMAN_SUBMIT_DELAY = 0",
-        "DAGMAN_MAX_SUBMITS_PER_INTERVAL = 500",
-        "",
+        *_fault_lines(s),
     ]
     if s.role == "submitter":
         lines += [

@@ -148,3 +148,46 @@ def test_job_lease_is_short_so_lost_jobs_come_back_in_seconds() -> None:
 def test_job_lease_below_what_condor_submit_accepts_is_refused(value: str) -> None:
     with pytest.raises(condor.ConfigError, match=f"CLOUDFLOCK_JOB_LEASE={value!r}|CLOUDFLOCK_JOB_LEASE={value} "):
         condor.settings_from_env({**BASE, "CLOUDFLOCK_ROLE": "executor", "CLOUDFLOCK_JOB_LEASE": value}, [])
+
+
+SUBMITTER = {**BASE, "CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_FLOCK_TO": "172.16.0.3"}
+EXECUTOR = {**BASE, "CLOUDFLOCK_ROLE": "executor"}
+
+
+def test_submitter_advertises_to_the_executors_collectors_over_udp() -> None:
+    # Over TCP an unreachable collector blocks the schedd on a full send buffer; UDP datagrams never wait.
+    assert render(SUBMITTER)["UPDATE_COLLECTOR_WITH_TCP"] == "False"
+    # Executors only advertise to their own collector, next to them: TCP stays.
+    assert "UPDATE_COLLECTOR_WITH_TCP" not in render(EXECUTOR)
+
+
+def test_executor_starters_promise_a_report_every_third_of_the_silence_timeout() -> None:
+    # The shadow drops a starter it has not heard from for three times the promised interval: 30 s by default.
+    assert render(EXECUTOR)["STARTER_UPDATE_INTERVAL_MAX"] == "10"
+    assert render({**EXECUTOR, "CLOUDFLOCK_SILENCE_TIMEOUT": "14"})["STARTER_UPDATE_INTERVAL_MAX"] == "4"
+    # The promise is the starter's; the submitter runs no starter for executors.
+    assert "STARTER_UPDATE_INTERVAL_MAX" not in render(SUBMITTER)
+
+
+def test_idle_connections_are_probed_after_the_silence_timeout() -> None:
+    for env in (SUBMITTER, EXECUTOR):
+        assert render(env)["TCP_KEEPALIVE_INTERVAL"] == "30"
+        assert render({**env, "CLOUDFLOCK_SILENCE_TIMEOUT": "45"})["TCP_KEEPALIVE_INTERVAL"] == "45"
+
+
+def test_the_promised_report_interval_is_never_shorter_than_the_update_interval() -> None:
+    macros = render({**EXECUTOR, "CLOUDFLOCK_INTERVAL": "5", "CLOUDFLOCK_SILENCE_TIMEOUT": "15"})
+    assert int(macros["STARTER_UPDATE_INTERVAL_MAX"]) >= int(macros["STARTER_UPDATE_INTERVAL"]) == 5
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"CLOUDFLOCK_SILENCE_TIMEOUT": "soon"}, "CLOUDFLOCK_SILENCE_TIMEOUT='soon' is not a whole number"),
+    ({"CLOUDFLOCK_SILENCE_TIMEOUT": "0"}, "CLOUDFLOCK_SILENCE_TIMEOUT='0' must be positive"),
+    ({"CLOUDFLOCK_SILENCE_TIMEOUT": "5"},
+     "CLOUDFLOCK_SILENCE_TIMEOUT=5 is less than three times CLOUDFLOCK_INTERVAL=2"),
+    ({"CLOUDFLOCK_SILENCE_TIMEOUT": "20", "CLOUDFLOCK_INTERVAL": "7"},
+     "CLOUDFLOCK_SILENCE_TIMEOUT=20 is less than three times CLOUDFLOCK_INTERVAL=7"),
+])
+def test_a_silence_timeout_the_starters_cannot_keep_is_refused(override: dict[str, str], message: str) -> None:
+    with pytest.raises(condor.ConfigError, match=re.escape(message)):
+        condor.settings_from_env({**EXECUTOR, **override}, [])
