@@ -25,7 +25,7 @@ Environment (all optional but the role):
                            default: 20 (HTCondor's is 2400; condor_submit refuses less than 20). A job
                            whose executor vanished is back to idle this long after, and a submitter
                            restart shorter than it reconnects to its running jobs instead of rerunning them.
-  CLOUDFLOCK_SILENCE_TIMEOUT  seconds of silence after which a peer is taken for lost; default: 30. An
+  CLOUDFLOCK_SILENCE_TIMEOUT  seconds of silence after which a peer is taken for lost; default: 20. An
                            executor's starters promise their shadows a report at least every third of it, so a
                            submitter that hears nothing this long from a job that has reported once drops the
                            connection and, the job lease spent, puts the job back in the queue (HTCondor first
@@ -70,7 +70,7 @@ class PoolSettings:
     min_flock_level: int | None = None
     interval: int = 2
     job_lease: int = 20
-    silence_timeout: int = 30
+    silence_timeout: int = 20
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -141,7 +141,7 @@ def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
     job_lease = _positive_int("CLOUDFLOCK_JOB_LEASE", env.get("CLOUDFLOCK_JOB_LEASE", "20"))
     if job_lease < 20:
         raise ConfigError(f"CLOUDFLOCK_JOB_LEASE={job_lease} is below 20 s, the least condor_submit accepts")
-    silence_timeout = _positive_int("CLOUDFLOCK_SILENCE_TIMEOUT", env.get("CLOUDFLOCK_SILENCE_TIMEOUT", "30"))
+    silence_timeout = _positive_int("CLOUDFLOCK_SILENCE_TIMEOUT", env.get("CLOUDFLOCK_SILENCE_TIMEOUT", "20"))
     if silence_timeout < 3 * interval:
         raise ConfigError(f"CLOUDFLOCK_SILENCE_TIMEOUT={silence_timeout} is less than three times "
                           f"CLOUDFLOCK_INTERVAL={interval}: a starter reports every CLOUDFLOCK_INTERVAL at best")
@@ -206,7 +206,7 @@ def _fault_lines(s: PoolSettings) -> list[str]:
         "# idle when its lease ends (then matches elsewhere); a submitter back within the lease reconnects.",
         f"JOB_DEFAULT_LEASE_DURATION = {s.job_lease}",
         f"# A connection idle for {s.silence_timeout} s (CLOUDFLOCK_SILENCE_TIMEOUT) is probed; five probes unanswered",
-        "# (net.ipv4.tcp_keepalive_intvl apart, 75 s unless the host or container says otherwise) end it.",
+        "# (net.ipv4.tcp_keepalive_intvl apart: 5 s in the pool containers, the kernel's default is 75 s) end it.",
         f"TCP_KEEPALIVE_INTERVAL = {s.silence_timeout}",
         "DAGMAN_USER_LOG_SCAN_INTERVAL = 1",
         "DAGMAN_SUBMIT_DELAY = 0",

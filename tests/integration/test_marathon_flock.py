@@ -243,6 +243,7 @@ def test_the_double_runs_docker_parameters_as_docker_run_would(version: tuple[in
                 {"key": "label", "value": "cloudflock.deployment=flock"},
                 {"key": "label", "value": "cloudflock.pool=submitter"},
                 {"key": "volume", "value": "/etc/cloudflock/flock/extra:/run/extra:ro"},
+                {"key": "sysctl", "value": "net.ipv4.tcp_keepalive_intvl=5"},
             ],
             "volumes": [{"container_path": "/run/secrets/key", "host_path": "/etc/cloudflock/flock/key", "mode": "RO"}],
             "ip_address": "10.92.0.2",
@@ -259,6 +260,7 @@ def test_the_double_runs_docker_parameters_as_docker_run_would(version: tuple[in
     assert {"cloudflock.deployment=flock", "cloudflock.pool=submitter"} <= set(labels)
     volumes = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-v"]
     assert volumes == ["/etc/cloudflock/flock/key:/run/secrets/key:ro", "/etc/cloudflock/flock/extra:/run/extra:ro"]
+    assert argv[argv.index("--sysctl") + 1] == "net.ipv4.tcp_keepalive_intvl=5"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ definitions the way Mesos' Docker containerizer starts them (apache/mesos src/do
 * ``-p hostPort:containerPort/proto`` for every port mapping (hostPort 0 = Docker picks one);
 * ``--net`` from the network mode (BRIDGE -> bridge, HOST -> host, USER -> the network name);
 * every ``parameters`` entry as ``--key=value`` (``net``/``network`` and ``ip`` included; ``hostname``,
-  ``label`` and ``volume`` (``HOST:CONTAINER[:ro]``), both repeatable, as ``docker run`` takes them);
+  ``label``, ``volume`` (``HOST:CONTAINER[:ro]``) and ``sysctl`` (``NAME=VALUE``), the last three repeatable,
+  as ``docker run`` takes them);
 * the app's ``container.volumes`` as binds, read-only for mode ``RO``;
 * ``--privileged`` when asked, ``--name <prefix><uuid>`` (prefix ``mesos-`` like Mesos);
 * the image, then ``args`` after it with the image's entrypoint kept; ``cmd`` becomes ``/bin/sh -c``.
@@ -78,6 +79,8 @@ class RunSpec:
             argv += ["--label", f"{key}={value}"]
         for bind in self.binds:
             argv += ["-v", bind]
+        for key, value in sorted((self.extra.get("sysctls") or {}).items()):
+            argv += ["--sysctl", f"{key}={value}"]
         if self.entrypoint:
             argv += ["--entrypoint", self.entrypoint]
         return argv + [self.image] + list(self.command or [])
@@ -178,6 +181,9 @@ def _apply_parameter(spec: RunSpec, key: str, value: str) -> None:
         spec.labels[name] = val
     elif key in ("volume", "v"):
         spec.binds.append(value)
+    elif key == "sysctl":
+        name, _, val = value.partition("=")
+        spec.extra.setdefault("sysctls", {})[name] = val
     elif key in ("hostname", "h"):
         spec.extra["hostname"] = value
     elif key in ("user", "u"):
@@ -234,6 +240,7 @@ class DockerTaskLauncher:
                 devices=spec.extra.get("devices"),
                 shm_size=spec.extra.get("shm_size"),
                 init=spec.extra.get("init"),
+                sysctls=spec.extra.get("sysctls"),
             )
             networking = None
             if spec.ip_address:

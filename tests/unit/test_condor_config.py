@@ -162,8 +162,8 @@ def test_submitter_advertises_to_the_executors_collectors_over_udp() -> None:
 
 
 def test_executor_starters_promise_a_report_every_third_of_the_silence_timeout() -> None:
-    # The shadow drops a starter it has not heard from for three times the promised interval: 30 s by default.
-    assert render(EXECUTOR)["STARTER_UPDATE_INTERVAL_MAX"] == "10"
+    # The shadow drops a starter it has not heard from for three times the promised interval: 18 s by default.
+    assert render(EXECUTOR)["STARTER_UPDATE_INTERVAL_MAX"] == "6"
     assert render({**EXECUTOR, "CLOUDFLOCK_SILENCE_TIMEOUT": "14"})["STARTER_UPDATE_INTERVAL_MAX"] == "4"
     # The promise is the starter's; the submitter runs no starter for executors.
     assert "STARTER_UPDATE_INTERVAL_MAX" not in render(SUBMITTER)
@@ -171,7 +171,7 @@ def test_executor_starters_promise_a_report_every_third_of_the_silence_timeout()
 
 def test_idle_connections_are_probed_after_the_silence_timeout() -> None:
     for env in (SUBMITTER, EXECUTOR):
-        assert render(env)["TCP_KEEPALIVE_INTERVAL"] == "30"
+        assert render(env)["TCP_KEEPALIVE_INTERVAL"] == "20"
         assert render({**env, "CLOUDFLOCK_SILENCE_TIMEOUT": "45"})["TCP_KEEPALIVE_INTERVAL"] == "45"
 
 
