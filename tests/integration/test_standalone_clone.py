@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-# Paths that would only exist beside a checkout, on the machine it was made on.
-OUTSIDE = re.compile(r"\.\./shared|/work/shared|CLOUDFLOCK_SHARED")
+# Paths that would only exist beside a checkout, on the machine it was made on (spelt in parts, so that this
+# file does not name them itself).
+_SHARED = "sha" + "red"
+OUTSIDE = re.compile(rf"\.\./{_SHARED}|/work/{_SHARED}|CLOUDFLOCK_{_SHARED.upper()}")
 
 
 def _tracked() -> list[str]:
@@ -33,8 +35,7 @@ def test_no_tracked_file_reaches_outside_the_repository() -> None:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue
-        offenders += [f"{name}:{number}" for number, line in enumerate(text.splitlines(), 1) if OUTSIDE.search(line)
-                      and name != "tests/integration/test_standalone_clone.py"]
+        offenders += [f"{name}:{number}" for number, line in enumerate(text.splitlines(), 1) if OUTSIDE.search(line)]
     assert offenders == []
 
 
