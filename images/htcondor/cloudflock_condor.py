@@ -1,21 +1,26 @@
 #!/usr/bin/python3
-"""Render a container's HTCondor configuration from its environment and arguments.
+"""Render a container's HTCondor configuration from its environment and arguments; install its credentials.
 
 Each pool container runs an all-in-one HTCondor pool (collector, negotiator, schedd, plus a startd on
-executors). The submitter flocks to the executors' central managers; the executors let it in. Daemons
-authenticate with IDTOKENS signed by the deployment's shared pool key, and every ALLOW list names both the
-identity and the pool network, so only daemons holding the key and living on the network get in.
+executors). The submitter flocks to the executors' central managers; the executors let it in. Every pool has
+its own signing key, known by the pool's name; its own daemons and users authenticate within it (FS). Another
+pool gets in only with a token signed by this pool's key, which names it (<pool>@<trust domain>), from its
+address, and only at the levels flocking needs: the submitter's schedd advertises to and queries an executor's
+collector; an executor's negotiator negotiates at the submitter's schedd. Claims, shadows and starters ride on
+the claim's security session. No pool is ADMINISTRATOR, DAEMON or WRITE anywhere but in itself.
 
 Environment (all optional but the role):
   CLOUDFLOCK_ROLE          submitter | executor
-  CLOUDFLOCK_POOL          pool name (the container id in the spec); default: hostname
+  CLOUDFLOCK_POOL          pool name (the container id in the spec), also the name of its signing key and its
+                           identity at the other pools; default: hostname
   CLOUDFLOCK_IP            the container's pinned address; default: the address of the hostname
-  CLOUDFLOCK_NETWORK_CIDR  the pool network; write access is limited to it
-  CLOUDFLOCK_FLOCK_TO      submitter: comma-separated central managers of the executor pools, written at
-                           the first start into FLOCK_TO_FILE (which then persists across restarts and is
-                           what the flock role rewrites, with condor_reconfig, when the executors change);
-                           none given, an existing file stays and a new submitter flocks nowhere until told
-  CLOUDFLOCK_FLOCK_FROM    executor: comma-separated submitters allowed to flock in; default: the network
+  CLOUDFLOCK_NETWORK_CIDR  the pool network the address lies in
+  CLOUDFLOCK_FLOCK_TO      submitter: comma-separated NAME=ADDRESS of the executor pools (their names, their
+                           central managers), written at the first start into FLOCK_TO_FILE (which then
+                           persists across restarts and is what the flock role rewrites, with condor_reconfig,
+                           when the executors change); none given, an existing file stays and a new submitter
+                           flocks nowhere until told
+  CLOUDFLOCK_FLOCK_FROM    executor: comma-separated NAME=ADDRESS of the submitter pools allowed to flock in
   CLOUDFLOCK_CPUS          slots to advertise (one per CPU); default: CPUs visible to the container
   CLOUDFLOCK_MEMORY_MB     memory of the container; each slot gets MEMORY_MB / CPUS
   CLOUDFLOCK_TRUST_DOMAIN  shared by all pools of a deployment; default: cloudflock
@@ -33,9 +38,14 @@ Environment (all optional but the role):
                            idle this long are probed (TCP keepalive): that is what notices a job cut off in its
                            first seconds, before its first report, five probes later. At least three times
                            CLOUDFLOCK_INTERVAL.
+  CLOUDFLOCK_SECRETS_DIR   the pool's credentials, mounted read-only: key (its signing key), tokens/<pool>
+                           (its daemons' tokens for that pool), user-tokens/<pool> (its workflow user's);
+                           default: /run/secrets/cloudflock
 Arguments in the seed's style are accepted too: `-f LIST` (flock to), `-r ROLE`.
 
-`flock-to LIST [--min-level N]` prints the FLOCK_TO file for that list (what the flock role writes).
+`flock-to LIST [--min-level N] [--revoked JTI,...]` prints the FLOCK_TO file for that list (what the flock
+role writes): the executors flocked to, whose negotiators may negotiate here, and the tokens refused.
+`credentials` installs the tokens of the mounted credentials directory (at start, and when they change).
 """
 
 from __future__ import annotations
@@ -43,13 +53,28 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import pwd
+import re
+import shutil
 import socket
+import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 ROLES = ("submitter", "executor")
 CONFIG_FILE = "/etc/condor/config.d/50-cloudflock.conf"
 FLOCK_TO_FILE = "/etc/condor/config.d/60-cloudflock-flock-to.conf"
+SECRETS_DIR = "/run/secrets/cloudflock"
+PASSWORDS_DIR = "/etc/condor/passwords.d"
+TOKENS_DIR = "/etc/condor/tokens.d"
+WORKFLOW_USER = "condor_pool"
+# The workflow user's token for this pool itself, signed with its own key; kept when the others change.
+LOCAL_USER_TOKEN = "cloudflock-local"
+# Pool names are the spec's container ids; HTCondor's own daemons and users have these names in every pool.
+_POOL_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+RESERVED_NAMES = ("condor", "root", "condor_pool", "nobody")
+_TOKEN_ID = re.compile(r"^[0-9a-f]{8,64}$")
 
 
 class ConfigError(ValueError):
@@ -65,8 +90,8 @@ class PoolSettings:
     cpus: int
     memory_mb: int
     trust_domain: str = "cloudflock"
-    flock_to: tuple[str, ...] = ()
-    flock_from: tuple[str, ...] = ()
+    flock_to: tuple[tuple[str, str], ...] = ()
+    flock_from: tuple[tuple[str, str], ...] = ()
     min_flock_level: int | None = None
     interval: int = 2
     job_lease: int = 20
@@ -113,7 +138,7 @@ def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
     role = args.role or env.get("CLOUDFLOCK_ROLE", "")
     if role not in ROLES:
         raise ConfigError(f"CLOUDFLOCK_ROLE={role!r} must be one of {', '.join(ROLES)}")
-    pool = env.get("CLOUDFLOCK_POOL") or socket.gethostname()
+    pool = pool_name(env.get("CLOUDFLOCK_POOL") or socket.gethostname(), "CLOUDFLOCK_POOL")
     ip = env.get("CLOUDFLOCK_IP") or socket.gethostbyname(socket.gethostname())
     try:
         address = ipaddress.ip_address(ip)
@@ -135,7 +160,10 @@ def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
         raise ConfigError(f"CLOUDFLOCK_MEMORY_MB={memory_mb} leaves less than 1 MB per slot for {cpus} CPUs")
 
     flock_to = flock_targets(args.flock_to or env.get("CLOUDFLOCK_FLOCK_TO", ""))
-    flock_from = _split(env.get("CLOUDFLOCK_FLOCK_FROM", "")) or (str(network),)
+    flock_from = flock_targets(env.get("CLOUDFLOCK_FLOCK_FROM", ""), "CLOUDFLOCK_FLOCK_FROM")
+    if role == "executor" and not flock_from:
+        raise ConfigError("CLOUDFLOCK_FLOCK_FROM='' names no submitter pool: give NAME=ADDRESS of the submitter(s) "
+                          "allowed to flock in")
     min_flock_level = _min_flock_level(env.get("CLOUDFLOCK_MIN_FLOCK_LEVEL", ""), flock_to)
     interval = _positive_int("CLOUDFLOCK_INTERVAL", env.get("CLOUDFLOCK_INTERVAL", "2"))
     job_lease = _positive_int("CLOUDFLOCK_JOB_LEASE", env.get("CLOUDFLOCK_JOB_LEASE", "20"))
@@ -156,17 +184,47 @@ def settings_from_env(env: dict[str, str], argv: list[str]) -> PoolSettings:
     )
 
 
-def flock_targets(value: str) -> tuple[str, ...]:
-    """The central managers of a comma- or space-separated list, each an address or a host name."""
-    targets = _split(value)
-    for target in targets:
+def pool_name(name: str, variable: str) -> str:
+    """A pool's name: also the name of its signing key and its identity (<name>@<trust domain>) elsewhere."""
+    if not _POOL_NAME.match(name):
+        raise ConfigError(f"{variable}={name!r} is not a pool name (lower-case letters, digits and dashes)")
+    if name in RESERVED_NAMES:
+        raise ConfigError(f"{variable}={name!r} is the name of HTCondor's own {name}@<domain> in every pool: "
+                          "name the pool otherwise")
+    return name
+
+
+def flock_targets(value: str, variable: str = "CLOUDFLOCK_FLOCK_TO") -> tuple[tuple[str, str], ...]:
+    """The pools of a comma- or space-separated list of NAME=ADDRESS, the address (of the pool's central
+    manager) an IP address or a host name, with an optional port."""
+    targets = []
+    for entry in _split(value):
+        name, found, address = entry.partition("=")
+        if not found or not address:
+            raise ConfigError(f"{variable} entry {entry!r} names no pool: give NAME=ADDRESS (the pool's name is "
+                              "its identity here)")
+        pool_name(name, f"{variable} entry {entry!r}: pool")
         try:
-            ipaddress.ip_address(target.split(":")[0])
+            ipaddress.ip_address(address.split(":")[0])
         except ValueError:
-            if not target.replace("-", "").replace(".", "").replace(":", "").isalnum():
+            if not address.replace("-", "").replace(".", "").replace(":", "").isalnum():
                 raise ConfigError(
-                    f"CLOUDFLOCK_FLOCK_TO entry {target!r} is neither an address nor a host name") from None
-    return targets
+                    f"{variable} entry {entry!r}: {address!r} is neither an address nor a host name") from None
+        targets.append((name, address))
+    names = [name for name, _ in targets]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"{variable} names the pool {name!r} more than once")
+    return tuple(targets)
+
+
+def token_ids(value: str) -> tuple[str, ...]:
+    """The ids (jti) of revoked tokens, comma-separated: hex digits, as HTCondor and the flock role make them."""
+    ids = _split(value)
+    for jti in ids:
+        if not _TOKEN_ID.match(jti):
+            raise ConfigError(f"revoked token id {jti!r} is not hex digits")
+    return tuple(sorted(set(ids)))
 
 
 def _min_flock_level(raw: str, flock_to: tuple[str, ...]) -> int | None:
@@ -183,20 +241,36 @@ def _min_flock_level(raw: str, flock_to: tuple[str, ...]) -> int | None:
     return level
 
 
-def render_flock_to(flock_to: tuple[str, ...], min_flock_level: int | None = None) -> str:
+def render_flock_to(flock_to: tuple[tuple[str, str], ...], min_flock_level: int | None = None,
+                    revoked: tuple[str, ...] = ()) -> str:
     """The submitter's FLOCK_TO file: the executor pools it flocks to, all of them negotiated with (first
-    come, first served) unless min_flock_level says fewer. The flock role writes the same text."""
+    come, first served) unless min_flock_level says fewer; their negotiators, each by its own identity and
+    from its address, are the only other pools' daemons allowed to negotiate here; the revoked tokens are
+    refused whoever presents them. The flock role writes the same text."""
     level = len(flock_to) if min_flock_level is None else min(min_flock_level, len(flock_to))
-    return (
-        "# The executor pools this submitter flocks to. Written at the first start, then by the flock role\n"
-        "# (followed by condor_reconfig) whenever the executor pools change; kept across restarts.\n"
-        f"FLOCK_TO = {', '.join(flock_to)}\n"
-        f"MIN_FLOCK_LEVEL = {level}\n"
-    )
+    negotiators = ["$(CLOUDFLOCK_DAEMONS)"] + [_identity(name, address) for name, address in flock_to]
+    lines = [
+        "# The executor pools this submitter flocks to. Written at the first start, then by the flock role",
+        "# (followed by condor_reconfig) whenever the executor pools change; kept across restarts.",
+        f"FLOCK_TO = {', '.join(address for _, address in flock_to)}",
+        f"MIN_FLOCK_LEVEL = {level}",
+        "# Their negotiators, each by the identity its token (signed with this pool's key) names, from its address.",
+        f"ALLOW_NEGOTIATOR_SCHEDD = {', '.join(negotiators)}",
+    ]
+    if revoked:
+        quoted = ", ".join(f'"{jti}"' for jti in revoked)
+        lines += ["# Tokens of pools taken out of the federation: refused even if a copy of them is presented.",
+                  f"SEC_TOKEN_REVOCATION_EXPR = member(jti, {{{quoted}}})"]
+    return "\n".join(lines) + "\n"
 
 
-def _allow(identities: str, sources: tuple[str, ...]) -> str:
-    return ", ".join(f"{identities}/{source}" for source in sources)
+def _identity(name: str, address: str) -> str:
+    """Another pool's daemons: the identity its tokens name, from its address (without port)."""
+    return f"{name}@$(TRUST_DOMAIN)/{address.split(':')[0]}"
+
+
+def _local(identities: tuple[str, ...], ip: str) -> str:
+    return ", ".join(f"{who}@$(TRUST_DOMAIN)/{source}" for who in identities for source in (ip, "127.0.0.1"))
 
 
 def _fault_lines(s: PoolSettings) -> list[str]:
@@ -231,7 +305,6 @@ def _fault_lines(s: PoolSettings) -> list[str]:
 
 def render_config(s: PoolSettings) -> str:
     """The HTCondor configuration for one pool container, as the text of a config.d file."""
-    network = (s.network_cidr, "127.0.0.1")
     daemons = "MASTER, COLLECTOR, NEGOTIATOR, SCHEDD" + (", STARTD" if s.role == "executor" else "")
     lines = [
         "# Rendered by cloudflock at container start; edits are lost on restart.",
@@ -247,10 +320,15 @@ def render_config(s: PoolSettings) -> str:
         "USE_SHARED_PORT = True",
         "DISCARD_SESSION_KEYRING_ON_STARTUP = False",
         "",
-        "# Identity and security: one signing key per deployment, shared by every pool of it.",
+        "# Identity and security: this pool's own signing key, named after it. Within the pool its daemons and",
+        "# users authenticate by FS; another pool only by a token signed with this key, which names it, and only",
+        "# at the levels flocking needs (below). Nothing of another pool is ADMINISTRATOR, DAEMON or WRITE here.",
         f"TRUST_DOMAIN = {s.trust_domain}",
         "UID_DOMAIN = $(TRUST_DOMAIN)",
-        "SEC_TOKEN_POOL_SIGNING_KEY_FILE = /etc/condor/passwords.d/POOL",
+        f"SEC_PASSWORD_DIRECTORY = {PASSWORDS_DIR}",
+        f"SEC_TOKEN_POOL_SIGNING_KEY_FILE = {PASSWORDS_DIR}/{s.pool}",
+        f"SEC_TOKEN_ISSUER_KEY = {s.pool}",
+        f"SEC_TOKEN_SYSTEM_DIRECTORY = {TOKENS_DIR}",
         "SEC_DEFAULT_AUTHENTICATION = REQUIRED",
         "SEC_DEFAULT_AUTHENTICATION_METHODS = FS, IDTOKENS",
         "SEC_CLIENT_AUTHENTICATION_METHODS = FS, IDTOKENS",
@@ -259,15 +337,17 @@ def render_config(s: PoolSettings) -> str:
         "SEC_DEFAULT_INTEGRITY = REQUIRED",
         "SEC_READ_ENCRYPTION = REQUIRED",
         "SEC_READ_INTEGRITY = REQUIRED",
-        f"ALLOW_READ = {_allow('*@$(TRUST_DOMAIN)', network)}",
-        f"ALLOW_WRITE = {_allow('*@$(TRUST_DOMAIN)', network)}",
-        f"ALLOW_DAEMON = {_allow('condor@$(TRUST_DOMAIN)', network)}",
-        f"ALLOW_NEGOTIATOR = {_allow('condor@$(TRUST_DOMAIN)', network)}",
-        f"ALLOW_ADVERTISE_MASTER = {_allow('condor@$(TRUST_DOMAIN)', network)}",
-        f"ALLOW_ADVERTISE_SCHEDD = {_allow('condor@$(TRUST_DOMAIN)', network)}",
-        f"ALLOW_ADVERTISE_STARTD = {_allow('condor@$(TRUST_DOMAIN)', network)}",
-        "ALLOW_ADMINISTRATOR = condor@$(TRUST_DOMAIN)/$(IP_ADDRESS), root@$(TRUST_DOMAIN)/127.0.0.1, "
-        "condor@$(TRUST_DOMAIN)/127.0.0.1, root@$(TRUST_DOMAIN)/$(IP_ADDRESS)",
+        "# This pool's own daemons, and its daemons and users (root, the workflow user), in this container.",
+        f"CLOUDFLOCK_DAEMONS = {_local(('condor',), s.ip)}",
+        f"CLOUDFLOCK_LOCAL = $(CLOUDFLOCK_DAEMONS), {_local(('root', WORKFLOW_USER), s.ip)}",
+        "ALLOW_READ = $(CLOUDFLOCK_LOCAL)",
+        "ALLOW_WRITE = $(CLOUDFLOCK_LOCAL)",
+        "ALLOW_DAEMON = $(CLOUDFLOCK_DAEMONS)",
+        "ALLOW_NEGOTIATOR = $(CLOUDFLOCK_DAEMONS)",
+        "ALLOW_ADVERTISE_MASTER = $(CLOUDFLOCK_DAEMONS)",
+        "ALLOW_ADVERTISE_SCHEDD = $(CLOUDFLOCK_DAEMONS)",
+        "ALLOW_ADVERTISE_STARTD = $(CLOUDFLOCK_DAEMONS)",
+        f"ALLOW_ADMINISTRATOR = $(CLOUDFLOCK_DAEMONS), {_local(('root',), s.ip)}",
         "DENY_WRITE = anonymous@*, unauthenticated@*",
         "DENY_READ = anonymous@*, unauthenticated@*",
         "",
@@ -291,15 +371,22 @@ def render_config(s: PoolSettings) -> str:
             "# Jobs go to the executor pools; this pool runs none itself (DAG bookkeeping runs locally).",
             f"# FLOCK_TO and MIN_FLOCK_LEVEL live in {FLOCK_TO_FILE}, which changes without a restart.",
             "FLOCK_INCREMENT = 1",
-            f"ALLOW_NEGOTIATOR_SCHEDD = {_allow('condor@$(TRUST_DOMAIN)', network)}",
+            "# The executors' negotiators are added, by their identities, in the FLOCK_TO file.",
+            "ALLOW_NEGOTIATOR_SCHEDD = $(CLOUDFLOCK_DAEMONS)",
             "START_LOCAL_UNIVERSE = True",
             "START_SCHEDULER_UNIVERSE = True",
             "",
         ]
     else:
         lines += [
+            "# The submitters flocking here advertise to this pool's collector and query it, each by the",
+            "# identity its token (signed with this pool's key) names, from its address; nothing else.",
+            f"FLOCK_FROM = {', '.join(address.split(':')[0] for _, address in s.flock_from)}",
+            f"CLOUDFLOCK_SUBMITTERS = {', '.join(_identity(name, address) for name, address in s.flock_from)}",
+            "COLLECTOR.ALLOW_READ = $(CLOUDFLOCK_LOCAL), $(CLOUDFLOCK_SUBMITTERS)",
+            "COLLECTOR.ALLOW_ADVERTISE_SCHEDD = $(CLOUDFLOCK_DAEMONS), $(CLOUDFLOCK_SUBMITTERS)",
+            "",
             "# Executor: one static slot per CPU, memory split evenly (the seed's mem / n_cpus).",
-            f"FLOCK_FROM = {', '.join(s.flock_from)}",
             f"NUM_CPUS = {s.cpus}",
             f"MEMORY = {s.memory_mb}",
             f"NUM_SLOTS_TYPE_1 = {s.cpus}",
@@ -332,21 +419,110 @@ def flock_to_file_text(s: PoolSettings, existing: str | None) -> str | None:
 
 def _print_flock_to(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="cloudflock_condor.py flock-to")
-    parser.add_argument("targets", help="comma-separated central managers of the executor pools")
+    parser.add_argument("targets", help="comma-separated NAME=ADDRESS of the executor pools")
     parser.add_argument("--min-level", default="")
+    parser.add_argument("--revoked", default="", help="comma-separated ids (jti) of the tokens to refuse")
     args = parser.parse_args(argv)
     try:
         targets = flock_targets(args.targets)
-        sys.stdout.write(render_flock_to(targets, _min_flock_level(args.min_level, targets)))
+        sys.stdout.write(render_flock_to(targets, _min_flock_level(args.min_level, targets),
+                                         token_ids(args.revoked)))
     except ConfigError as error:
         print(f"cloudflock: bad pool setting: {error}", file=sys.stderr)
         return 2
     return 0
 
 
+def _same_file(source: Path, target: Path, uid: int, gid: int) -> bool:
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        return False
+    return (info.st_uid, info.st_gid, info.st_mode & 0o777) == (uid, gid, 0o600) and \
+        target.read_bytes() == source.read_bytes()
+
+
+def sync_tokens(source: Path, target: Path, uid: int, gid: int, keep: tuple[str, ...] = ()) -> list[str]:
+    """Make the token directory target hold exactly the tokens of source (and the files named in keep), each
+    owned by uid:gid with mode 0600, in a directory of mode 0700; the names of the files changed."""
+    changed = []
+    if not target.is_dir():
+        target.mkdir(parents=True, mode=0o700)
+        changed.append(str(target))
+    os.chown(target, uid, gid)
+    os.chmod(target, 0o700)
+    wanted = {entry.name: entry for entry in source.iterdir() if entry.is_file()} if source.is_dir() else {}
+    for name, entry in sorted(wanted.items()):
+        path = target / name
+        if _same_file(entry, path, uid, gid):
+            continue
+        temporary = target / f".{name}.new"
+        shutil.copyfile(entry, temporary)
+        os.chown(temporary, uid, gid)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+        changed.append(str(path))
+    for path in sorted(target.iterdir()):
+        if path.name not in wanted and path.name not in keep:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            changed.append(str(path))
+    return changed
+
+
+def install_credentials(env: dict[str, str], start: bool) -> int:
+    """This pool's credentials from the mounted directory: at start its signing key (as the only key of
+    passwords.d) and its workflow user's token for this pool; always, the tokens it holds at other pools."""
+    secrets = Path(env.get("CLOUDFLOCK_SECRETS_DIR") or SECRETS_DIR)
+    try:
+        pool = pool_name(env.get("CLOUDFLOCK_POOL") or socket.gethostname(), "CLOUDFLOCK_POOL")
+    except ConfigError as error:
+        print(f"cloudflock: bad pool setting: {error}", file=sys.stderr)
+        return 2
+    key_file = secrets / "key"
+    if not key_file.is_file() or not key_file.read_text(encoding="utf-8").strip():
+        print(f"cloudflock: no signing key at {key_file}: mount this pool's credentials directory at {secrets} "
+              "(read-only)", file=sys.stderr)
+        return 2
+    user = pwd.getpwnam(WORKFLOW_USER)
+    user_tokens = Path(user.pw_dir) / ".condor" / "tokens.d"
+    changed: list[str] = []
+    if start:
+        passwords = Path(PASSWORDS_DIR)
+        passwords.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(passwords, 0o700)
+        for path in passwords.iterdir():
+            if path.name != pool:
+                path.unlink()
+        own = passwords / pool
+        subprocess.run(["condor_store_cred", "add", "-c", "-p", key_file.read_text(encoding="utf-8").strip(),
+                        "-f", str(own)], check=True, stdout=subprocess.DEVNULL)
+        os.chmod(own, 0o600)
+        for directory in (user_tokens.parent, user_tokens):
+            directory.mkdir(mode=0o700, exist_ok=True)
+            os.chown(directory, user.pw_uid, user.pw_gid)
+        local = subprocess.run(["condor_token_create", "-identity", f"{WORKFLOW_USER}@{_trust_domain(env)}",
+                                "-key", pool], check=True, capture_output=True, text=True).stdout
+        (user_tokens / LOCAL_USER_TOKEN).write_text(local, encoding="utf-8")
+        os.chown(user_tokens / LOCAL_USER_TOKEN, user.pw_uid, user.pw_gid)
+        os.chmod(user_tokens / LOCAL_USER_TOKEN, 0o600)
+    changed += sync_tokens(secrets / "tokens", Path(TOKENS_DIR), 0, 0)
+    changed += sync_tokens(secrets / "user-tokens", user_tokens, user.pw_uid, user.pw_gid, keep=(LOCAL_USER_TOKEN,))
+    print(f"cloudflock: credentials of pool {pool}: {'changed ' + ', '.join(changed) if changed else 'unchanged'}")
+    return 0
+
+
+def _trust_domain(env: dict[str, str]) -> str:
+    return env.get("CLOUDFLOCK_TRUST_DOMAIN") or "cloudflock"
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["flock-to"]:
         return _print_flock_to(argv[1:])
+    if argv[:1] == ["credentials"]:
+        return install_credentials(dict(os.environ), start="--start" in argv[1:])
     try:
         settings = settings_from_env(dict(os.environ), argv)
     except ConfigError as error:

@@ -1,25 +1,13 @@
 #!/bin/sh
-# Start an all-in-one HTCondor pool: install the deployment's pool signing key from the mounted secret,
-# render the configuration from the environment, mint the workflow user's token, run condor_master.
+# Start an all-in-one HTCondor pool: render the configuration from the environment, install this pool's own
+# signing key and the tokens it holds at the other pools from its mounted credentials, run condor_master.
 set -eu
-key_file=${CLOUDFLOCK_POOL_KEY_FILE:-/run/secrets/cloudflock_pool_key}
-if [ ! -s "$key_file" ]; then
-    echo "cloudflock: no pool signing key at $key_file: mount the deployment's key file there (read-only)" >&2
+renderer=/usr/local/lib/cloudflock/cloudflock_condor.py
+secrets=${CLOUDFLOCK_SECRETS_DIR:-/run/secrets/cloudflock}
+if [ ! -s "$secrets/key" ]; then
+    echo "cloudflock: no signing key at $secrets/key: mount this pool's credentials directory at $secrets (read-only)" >&2
     exit 2
 fi
-python3 /usr/local/lib/cloudflock/cloudflock_condor.py "$@"
-
-install -d -m 0700 -o root -g root /etc/condor/passwords.d /etc/condor/tokens.d
-condor_store_cred add -c -p "$(cat "$key_file")" -f /etc/condor/passwords.d/POOL >/dev/null
-chmod 0600 /etc/condor/passwords.d/POOL
-
-domain=$(condor_config_val TRUST_DOMAIN)
-# The daemons' own token: peers in other pools map it to condor@<trust domain>, which their ALLOW lists name.
-condor_token_create -identity "condor@$domain" -key POOL >/etc/condor/tokens.d/condor
-chmod 0600 /etc/condor/tokens.d/condor
-install -d -m 0700 -o condor_pool -g condor_pool /home/condor_pool/.condor /home/condor_pool/.condor/tokens.d
-condor_token_create -identity "condor_pool@$domain" -key POOL >/home/condor_pool/.condor/tokens.d/cloudflock
-chown condor_pool:condor_pool /home/condor_pool/.condor/tokens.d/cloudflock
-chmod 0600 /home/condor_pool/.condor/tokens.d/cloudflock
-
+python3 "$renderer" "$@"
+python3 "$renderer" credentials --start
 exec condor_master -f

@@ -90,7 +90,7 @@ def test_invalid_spec_names_the_field_and_creates_nothing(tmp_path: Path, docker
 def test_unauthenticated_client_is_refused(federation: Federation) -> None:
     executor_ip = federation.spec["flock_network"]["containers"][1]["ip"]
     image = federation.docker("inspect", "-f", "{{.Config.Image}}", f"{federation.name}-executor1").stdout.strip()
-    # The same query from the submitter, whose user holds a token signed with the pool key, succeeds ...
+    # The same query from the submitter, whose user holds a token signed with executor1's key, succeeds ...
     allowed = federation.docker("exec", "-u", "condor_pool", f"{federation.name}-submitter",
                                 "condor_status", "-pool", executor_ip, "-af", "Name")
     assert allowed.returncode == 0 and "slot1@executor1" in allowed.stdout
@@ -105,19 +105,22 @@ def test_unauthenticated_client_is_refused(federation: Federation) -> None:
     assert "slot1@executor1" not in refused.stdout
 
 
-def test_pool_key_is_a_secret_file_not_baked_or_in_the_environment(federation: Federation) -> None:
-    key_file = federation.secrets / "pool_signing_key"
-    key = key_file.read_text().strip()
-    assert len(key) >= 32
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+def test_pool_keys_are_secret_files_not_baked_or_in_the_environment(federation: Federation) -> None:
+    keys = {}
+    for pool in ("submitter", "executor1", "executor2"):
+        key_file = federation.secrets / "pools" / pool / "key"
+        keys[pool] = key_file.read_text().strip()
+        assert len(keys[pool]) >= 32
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(set(keys.values())) == 3
     for name in federation.containers():
         inspected = federation.docker("inspect", name).stdout
-        assert key not in inspected, name
+        assert not any(key in inspected for key in keys.values()), name
         image = json.loads(inspected)[0]["Config"]["Image"]
         history = federation.docker("history", "--no-trunc", image).stdout
-        assert key not in history
+        assert not any(key in history for key in keys.values())
     mounted = federation.docker("exec", f"{federation.name}-executor1", "stat", "-c", "%a %U",
-                                "/etc/condor/passwords.d/POOL").stdout.split()
+                                "/etc/condor/passwords.d/executor1").stdout.split()
     assert mounted == ["600", "root"]
 
 

@@ -157,10 +157,11 @@ def test_jobs_flock_to_both_executor_pools_in_two_clouds(
 
 
 @pytest.mark.docker
-def test_pool_containers_carry_hostname_labels_address_and_the_key_read_only(
+def test_pool_containers_carry_hostname_labels_address_and_their_own_credentials_read_only(
     federation: Federation, docker_client: Any
 ) -> None:
-    key = (federation.secrets / "pool_signing_key").read_text().strip()
+    keys = [(federation.secrets / "pools" / pool / "key").read_text().strip()
+            for pool in ("submitter", "executor1", "executor2")]
     found = docker_client.containers.list(filters={"label": f"cloudflock.deployment={NAME}"})
     by_pool = {c.labels["cloudflock.pool"]: c for c in found}
     assert sorted(by_pool) == ["executor1", "executor2", "submitter"]
@@ -169,10 +170,11 @@ def test_pool_containers_carry_hostname_labels_address_and_the_key_read_only(
         assert attrs["Config"]["Hostname"] == pool
         assert by_pool[pool].labels["cloudflock.role"] == ("submitter" if pool == "submitter" else "executor")
         assert attrs["NetworkSettings"]["Networks"][NAME]["IPAddress"] == f"{CIDR_PREFIX}.{index + 2}"
-        (mount,) = [m for m in attrs["Mounts"] if m["Destination"] == "/run/secrets/cloudflock_pool_key"]
+        (mount,) = [m for m in attrs["Mounts"] if m["Destination"] == "/run/secrets/cloudflock"]
         assert mount["RW"] is False
-        assert mount["Source"].endswith(f"/{NAME}/pool_signing_key")
-        assert key not in json.dumps(attrs)  # the key is a file, never in the environment or arguments
+        # Its own credentials only: the directory of its pool on the agent.
+        assert mount["Source"].endswith(f"/{NAME}/pools/{pool}")
+        assert not any(key in json.dumps(attrs) for key in keys)  # keys are files, never environment or arguments
 
 
 @pytest.mark.docker

@@ -63,7 +63,7 @@ CLOUDS = HostClouds(
 )
 MARATHON_VERSIONS = {"chameleon": "1.4.3", "azure": "1.10.17"}
 JOBS = 6
-KEY_IN_CONTAINER = "/run/secrets/cloudflock_pool_key"
+KEY_IN_CONTAINER = "/run/secrets/cloudflock/key"
 
 
 @dataclass
@@ -135,7 +135,7 @@ def point_spec(copy: Path, urls: dict[str, str]) -> str:
     """flock.yml: the doubles' URLs and pools sized for this machine; returns the deployment name."""
     path = copy / "group_vars/all/flock.yml"
     spec = yaml.safe_load(path.read_text())
-    assert spec["flock_pool_key"] == "{{ vault_flock_pool_key }}", "the template takes the pool key from the vault"
+    assert "flock_pool_key" not in spec, "the template shares no key between pools"
     for cluster in spec["flock_clusters"]:
         assert set(cluster["agents"]) <= set(AGENTS), cluster
         cluster["marathon_url"] = urls[cluster["id"]]
@@ -228,17 +228,27 @@ def test_the_copy_runs_jobs_in_both_clouds_and_brings_results_to_the_working_dir
             assert HOSTS[task["host"]][0] == cloud, (app_id, task["host"])
 
 
-def test_the_pools_run_with_the_vaults_key_and_no_secret_is_in_plain_text(deployed: Deployed) -> None:
-    key = deployed.vault["vault_flock_pool_key"]
-    for pool in ("submitter", "runner1", "runner2"):
+def test_each_pool_runs_with_its_own_key_each_agent_holds_its_clouds_and_no_secret_is_in_plain_text(
+        deployed: Deployed) -> None:
+    # The controller generated every pool's key where the template says: ~/.config/cloudflock/<deployment>.
+    secrets_dir = Path.home() / ".config" / "cloudflock" / deployed.deployment
+    keys = {pool: (secrets_dir / "pools" / pool / "key").read_text().strip()
+            for pool in ("submitter", "runner1", "runner2")}
+    assert len(set(keys.values())) == 3
+    for pool, key in keys.items():
         engine, container = CLOUDS.locate(deployed.deployment, pool)
         mounted = subprocess.run([*engine, "exec", "-u", "0", container, "cat", KEY_IN_CONTAINER],
                                  capture_output=True, text=True, check=False)
         assert mounted.returncode == 0, mounted.stderr
-        assert mounted.stdout == key, f"{pool}'s pool key is not the vault's"
-    for host in HOSTS:
-        on_host = sh("docker", "exec", host, "cat", f"/etc/cloudflock/{deployed.deployment}/pool_signing_key")
-        assert on_host.stdout == key, host
+        assert mounted.stdout.strip() == key, f"{pool} does not run with its own key"
+    # Any agent of a cloud may run any of its pools: it holds theirs, and no other cloud's.
+    for host, (cloud, _, _) in HOSTS.items():
+        listed = sh("docker", "exec", host, "ls", f"/etc/cloudflock/{deployed.deployment}/pools").stdout.split()
+        assert listed == (["runner1", "submitter"] if cloud == "chameleon" else ["runner2"]), (host, listed)
+        for pool, key in keys.items():
+            found = sh("docker", "exec", host, "grep", "-rlF", key, f"/etc/cloudflock/{deployed.deployment}",
+                       check=False)
+            assert (found.returncode == 0) == (pool in listed), (host, pool, found.stdout)
 
     vault = (deployed.copy / "group_vars/all/vault.yml").read_text()
     assert vault.startswith("$ANSIBLE_VAULT;1.1;AES256"), vault[:40]
@@ -248,5 +258,5 @@ def test_the_pools_run_with_the_vaults_key_and_no_secret_is_in_plain_text(deploy
             for name, value in deployed.vault.items():
                 assert value not in text, f"{name} in plain text in {path.relative_to(deployed.copy)}"
     for run in (deployed.site, deployed.kinc):
-        for name, value in deployed.vault.items():
+        for name, value in {**deployed.vault, **{f"{pool}'s key": key for pool, key in keys.items()}}.items():
             assert value not in run.output, f"{name} in the playbook output"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import stat
 import sys
 from pathlib import Path
 
@@ -22,6 +24,7 @@ BASE = {
     "CLOUDFLOCK_NETWORK_CIDR": "172.16.0.0/24",
     "CLOUDFLOCK_CPUS": "12",
     "CLOUDFLOCK_MEMORY_MB": "120000",
+    "CLOUDFLOCK_FLOCK_FROM": "submitter=172.16.0.1",
 }
 
 
@@ -35,6 +38,14 @@ def parse(text: str) -> dict[str, str]:
     return macros
 
 
+def expand(macros: dict[str, str], name: str) -> list[str]:
+    """The entries of a list macro with the file's own CLOUDFLOCK_* macros (and TRUST_DOMAIN) expanded."""
+    value = macros[name]
+    while "$(CLOUDFLOCK_" in value or "$(TRUST_DOMAIN)" in value:
+        value = re.sub(r"\$\((CLOUDFLOCK_\w+|TRUST_DOMAIN)\)", lambda m: macros[m.group(1)], value)
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
+
+
 def render(env: dict[str, str], argv: list[str] | None = None) -> dict[str, str]:
     return parse(condor.render_config(condor.settings_from_env(env, argv or [])))
 
@@ -45,7 +56,7 @@ def test_executor_slots_split_memory_per_cpu() -> None:
     assert macros["NUM_SLOTS_TYPE_1"] == "12"
     assert macros["SLOT_TYPE_1"] == "cpus=1, mem=10000"
     assert "STARTD" in macros["DAEMON_LIST"]
-    assert macros["FLOCK_FROM"] == "172.16.0.0/24"
+    assert macros["FLOCK_FROM"] == "172.16.0.1"
     assert macros["CLOUDFLOCK_POOL"] == '"runner1"'
     assert "FLOCK_TO" not in macros
 
@@ -56,7 +67,7 @@ def flock_to_file(env: dict[str, str], argv: list[str] | None = None, existing: 
 
 def test_submitter_flocks_to_every_executor_first_come_first_served() -> None:
     env = {**BASE, "CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_POOL": "submitter", "CLOUDFLOCK_IP": "172.16.0.1",
-           "CLOUDFLOCK_FLOCK_TO": "172.16.0.2,172.16.0.3"}
+           "CLOUDFLOCK_FLOCK_TO": "runner1=172.16.0.2,runner2=172.16.0.3"}
     macros = render(env)
     # The list lives in its own file, which changes (with condor_reconfig) without a restart.
     assert "FLOCK_TO" not in macros and "MIN_FLOCK_LEVEL" not in macros
@@ -65,22 +76,26 @@ def test_submitter_flocks_to_every_executor_first_come_first_served() -> None:
     text = flock_to_file(env)
     assert text is not None
     flock = parse(text)
-    assert flock == {"FLOCK_TO": "172.16.0.2, 172.16.0.3", "MIN_FLOCK_LEVEL": "2"}
-    assert macros["ALLOW_NEGOTIATOR_SCHEDD"] == ("condor@$(TRUST_DOMAIN)/172.16.0.0/24, "
-                                                 "condor@$(TRUST_DOMAIN)/127.0.0.1")
+    assert flock["FLOCK_TO"] == "172.16.0.2, 172.16.0.3" and flock["MIN_FLOCK_LEVEL"] == "2"
+    # Only this pool's negotiator, and each executor's by its own identity from its own address.
+    assert expand(macros, "ALLOW_NEGOTIATOR_SCHEDD") == ["condor@cloudflock/172.16.0.1", "condor@cloudflock/127.0.0.1"]
+    assert expand({**macros, **flock}, "ALLOW_NEGOTIATOR_SCHEDD") == [
+        "condor@cloudflock/172.16.0.1", "condor@cloudflock/127.0.0.1",
+        "runner1@cloudflock/172.16.0.2", "runner2@cloudflock/172.16.0.3"]
+    assert "SEC_TOKEN_REVOCATION_EXPR" not in flock
 
 
 def test_seed_style_flock_argument_wins() -> None:
     env = {**BASE, "CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_IP": "172.16.0.1"}
-    text = flock_to_file(env, ["-f", "172.16.0.2,172.16.0.3", "-k", "ssh-rsa AAA", "-u", "irods"])
+    text = flock_to_file(env, ["-f", "r1=172.16.0.2,r2=172.16.0.3", "-k", "ssh-rsa AAA", "-u", "irods"])
     assert text is not None and parse(text)["FLOCK_TO"] == "172.16.0.2, 172.16.0.3"
 
 
 def test_flock_to_file_is_written_at_first_start_and_then_kept() -> None:
     env = {**BASE, "CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_IP": "172.16.0.1",
-           "CLOUDFLOCK_FLOCK_TO": "172.16.0.2"}
+           "CLOUDFLOCK_FLOCK_TO": "r1=172.16.0.2"}
     # A restart keeps what the flock role wrote since (three pools), even with the start's list in the env.
-    changed = condor.render_flock_to(("172.16.0.2", "172.16.0.3", "172.16.0.4"))
+    changed = condor.render_flock_to((("r1", "172.16.0.2"), ("r2", "172.16.0.3"), ("r3", "172.16.0.4")))
     assert flock_to_file(env, existing=changed) is None
     assert flock_to_file({**BASE, "CLOUDFLOCK_ROLE": "executor"}) is None
 
@@ -88,31 +103,83 @@ def test_flock_to_file_is_written_at_first_start_and_then_kept() -> None:
 def test_submitter_without_a_list_flocks_nowhere_until_told() -> None:
     env = {**BASE, "CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_IP": "172.16.0.1", "CLOUDFLOCK_MIN_FLOCK_LEVEL": "1"}
     text = flock_to_file(env)
-    assert text is not None and parse(text) == {"FLOCK_TO": "", "MIN_FLOCK_LEVEL": "0"}
+    assert text is not None and parse(text) == {"FLOCK_TO": "", "MIN_FLOCK_LEVEL": "0",
+                                                "ALLOW_NEGOTIATOR_SCHEDD": "$(CLOUDFLOCK_DAEMONS)"}
 
 
 def test_flock_to_command_prints_what_the_entrypoint_writes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert condor.main(["flock-to", "172.16.0.2,172.16.0.4"]) == 0
-    assert capsys.readouterr().out == condor.render_flock_to(("172.16.0.2", "172.16.0.4"))
-    assert condor.main(["flock-to", "172.16.0.2,172.16.0.4", "--min-level", "1"]) == 0
+    assert condor.main(["flock-to", "e1=172.16.0.2,e3=172.16.0.4"]) == 0
+    assert capsys.readouterr().out == condor.render_flock_to((("e1", "172.16.0.2"), ("e3", "172.16.0.4")))
+    assert condor.main(["flock-to", "e1=172.16.0.2,e3=172.16.0.4", "--min-level", "1"]) == 0
     assert parse(capsys.readouterr().out)["MIN_FLOCK_LEVEL"] == "1"
-    assert condor.main(["flock-to", "172.16.0.2", "--min-level", "3"]) == 2
+    assert condor.main(["flock-to", "e1=172.16.0.2", "--min-level", "3"]) == 2
     assert "CLOUDFLOCK_MIN_FLOCK_LEVEL='3' must lie between 0 and 1" in capsys.readouterr().err
-    assert condor.main(["flock-to", "not/a/host"]) == 2
+    assert condor.main(["flock-to", "e1=not/a/host"]) == 2
     assert "'not/a/host' is neither an address nor a host name" in capsys.readouterr().err
+    assert condor.main(["flock-to", "172.16.0.2"]) == 2
+    assert "entry '172.16.0.2' names no pool: give NAME=ADDRESS" in capsys.readouterr().err
+    assert condor.main(["flock-to", "e1=172.16.0.2,e1=172.16.0.3"]) == 2
+    assert "names the pool 'e1' more than once" in capsys.readouterr().err
+    assert condor.main(["flock-to", "e1=172.16.0.2", "--revoked", "not-hex"]) == 2
+    assert "revoked token id 'not-hex' is not hex digits" in capsys.readouterr().err
 
 
-def test_security_is_required_and_write_is_limited_to_the_network() -> None:
+def test_revoked_tokens_are_refused_whoever_presents_them(capsys: pytest.CaptureFixture[str]) -> None:
+    assert condor.main(["flock-to", "e3=172.16.0.4", "--revoked", "9f2c6a0e1b7d4c3a,0a1b2c3d4e5f6071"]) == 0
+    flock = parse(capsys.readouterr().out)
+    assert flock["SEC_TOKEN_REVOCATION_EXPR"] == 'member(jti, {"0a1b2c3d4e5f6071", "9f2c6a0e1b7d4c3a"})'
+    # The pool taken out is no longer allowed to negotiate either.
+    assert flock["ALLOW_NEGOTIATOR_SCHEDD"] == "$(CLOUDFLOCK_DAEMONS), e3@$(TRUST_DOMAIN)/172.16.0.4"
+
+
+def test_security_is_required_and_write_is_limited_to_the_pool_itself() -> None:
     macros = render({**BASE, "CLOUDFLOCK_ROLE": "executor", "CLOUDFLOCK_TRUST_DOMAIN": "lab.example"})
     for kind in ("AUTHENTICATION", "ENCRYPTION", "INTEGRITY"):
         assert macros[f"SEC_DEFAULT_{kind}"] == "REQUIRED"
     assert macros["TRUST_DOMAIN"] == "lab.example"
     assert "IDTOKENS" in macros["SEC_DEFAULT_AUTHENTICATION_METHODS"]
     assert "CLAIMTOBE" not in " ".join(macros.values())
-    for level in ("WRITE", "DAEMON", "NEGOTIATOR", "ADVERTISE_SCHEDD", "ADVERTISE_STARTD"):
-        sources = {entry.split("/", 1)[1] for entry in macros[f"ALLOW_{level}"].split(", ")}
-        assert sources == {"172.16.0.0/24", "127.0.0.1"}, level
+    # Every level is this container's own identities, from its own address: no other pool, no network.
+    for level in ("READ", "WRITE", "DAEMON", "NEGOTIATOR", "ADMINISTRATOR", "ADVERTISE_MASTER", "ADVERTISE_SCHEDD",
+                  "ADVERTISE_STARTD"):
+        entries = expand(macros, f"ALLOW_{level}")
+        assert {entry.split("/", 1)[1] for entry in entries} == {"172.16.0.2", "127.0.0.1"}, level
+        assert {entry.split("@", 1)[0] for entry in entries} <= {"condor", "root", "condor_pool"}, level
+    assert {e.split("@")[0] for e in expand(macros, "ALLOW_DAEMON")} == {"condor"}
+    assert {e.split("@")[0] for e in expand(macros, "ALLOW_ADMINISTRATOR")} == {"condor", "root"}
     assert "anonymous@*" in macros["DENY_WRITE"]
+
+
+def test_each_pool_signs_with_its_own_key_named_after_it() -> None:
+    macros = render({**BASE, "CLOUDFLOCK_ROLE": "executor"})
+    assert macros["SEC_TOKEN_POOL_SIGNING_KEY_FILE"] == "/etc/condor/passwords.d/runner1"
+    assert macros["SEC_TOKEN_ISSUER_KEY"] == "runner1"
+
+
+def test_an_executor_lets_its_submitter_advertise_and_query_its_collector_only() -> None:
+    macros = render({**BASE, "CLOUDFLOCK_ROLE": "executor",
+                     "CLOUDFLOCK_FLOCK_FROM": "submitter=172.16.0.1, submitter2=172.16.0.9:9618"})
+    submitters = ["submitter@cloudflock/172.16.0.1", "submitter2@cloudflock/172.16.0.9"]
+    assert expand(macros, "COLLECTOR.ALLOW_ADVERTISE_SCHEDD")[-2:] == submitters
+    assert expand(macros, "COLLECTOR.ALLOW_READ")[-2:] == submitters
+    assert macros["FLOCK_FROM"] == "172.16.0.1, 172.16.0.9"
+    # Nothing else names them: the same levels of every other daemon stay the pool's own.
+    others = [name for name in macros if name.startswith("ALLOW_") or name.startswith("COLLECTOR.")]
+    for name in others:
+        if not name.startswith("COLLECTOR."):
+            assert not any(entry.startswith("submitter") for entry in expand(macros, name)), name
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"CLOUDFLOCK_FLOCK_FROM": ""}, "CLOUDFLOCK_FLOCK_FROM='' names no submitter pool"),
+    ({"CLOUDFLOCK_FLOCK_FROM": "172.16.0.1"}, "CLOUDFLOCK_FLOCK_FROM entry '172.16.0.1' names no pool"),
+    ({"CLOUDFLOCK_POOL": "condor"}, "CLOUDFLOCK_POOL='condor' is the name of HTCondor's own condor@<domain>"),
+    ({"CLOUDFLOCK_POOL": "Runner_1"}, "CLOUDFLOCK_POOL='Runner_1' is not a pool name"),
+    ({"CLOUDFLOCK_FLOCK_FROM": "root=172.16.0.1"}, "entry 'root=172.16.0.1': pool='root' is the name of"),
+])
+def test_pool_names_are_identities_and_must_be_given(override: dict[str, str], message: str) -> None:
+    with pytest.raises(condor.ConfigError, match=re.escape(message)):
+        condor.settings_from_env({**BASE, "CLOUDFLOCK_ROLE": "executor", **override}, [])
 
 
 def test_intervals_are_seconds_not_minutes() -> None:
@@ -127,7 +194,7 @@ def test_intervals_are_seconds_not_minutes() -> None:
     ({"CLOUDFLOCK_MEMORY_MB": "lots"}, "CLOUDFLOCK_MEMORY_MB='lots' is not a whole number"),
     ({"CLOUDFLOCK_IP": "10.0.0.2"}, "CLOUDFLOCK_IP='10.0.0.2' is outside CLOUDFLOCK_NETWORK_CIDR='172.16.0.0/24'"),
     ({"CLOUDFLOCK_NETWORK_CIDR": "172.16.0.9/24"}, "is not a network in CIDR notation"),
-    ({"CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_FLOCK_TO": "172.16.0.3", "CLOUDFLOCK_MIN_FLOCK_LEVEL": "2"},
+    ({"CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_FLOCK_TO": "r2=172.16.0.3", "CLOUDFLOCK_MIN_FLOCK_LEVEL": "2"},
      "CLOUDFLOCK_MIN_FLOCK_LEVEL='2' must lie between 0 and 1"),
 ])
 def test_bad_settings_name_the_variable(override: dict[str, str], message: str) -> None:
@@ -138,7 +205,7 @@ def test_bad_settings_name_the_variable(override: dict[str, str], message: str) 
 
 def test_job_lease_is_short_so_lost_jobs_come_back_in_seconds() -> None:
     for role in ("submitter", "executor"):
-        env = {**BASE, "CLOUDFLOCK_ROLE": role, "CLOUDFLOCK_FLOCK_TO": "172.16.0.3"}
+        env = {**BASE, "CLOUDFLOCK_ROLE": role, "CLOUDFLOCK_FLOCK_TO": "runner2=172.16.0.3"}
         assert render(env)["JOB_DEFAULT_LEASE_DURATION"] == "20"
     env = {**BASE, "CLOUDFLOCK_ROLE": "executor", "CLOUDFLOCK_JOB_LEASE": "45"}
     assert render(env)["JOB_DEFAULT_LEASE_DURATION"] == "45"
@@ -150,7 +217,7 @@ def test_job_lease_below_what_condor_submit_accepts_is_refused(value: str) -> No
         condor.settings_from_env({**BASE, "CLOUDFLOCK_ROLE": "executor", "CLOUDFLOCK_JOB_LEASE": value}, [])
 
 
-SUBMITTER = {**BASE, "CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_FLOCK_TO": "172.16.0.3"}
+SUBMITTER = {**BASE, "CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_FLOCK_TO": "runner2=172.16.0.3"}
 EXECUTOR = {**BASE, "CLOUDFLOCK_ROLE": "executor"}
 
 
@@ -191,3 +258,24 @@ def test_the_promised_report_interval_is_never_shorter_than_the_update_interval(
 def test_a_silence_timeout_the_starters_cannot_keep_is_refused(override: dict[str, str], message: str) -> None:
     with pytest.raises(condor.ConfigError, match=re.escape(message)):
         condor.settings_from_env({**EXECUTOR, **override}, [])
+
+
+def test_token_sync_installs_exactly_the_mounted_tokens(tmp_path: Path) -> None:
+    mounted, installed = tmp_path / "mounted", tmp_path / "tokens.d"
+    mounted.mkdir()
+    (mounted / "executor1").write_text("token-1\n")
+    (mounted / "executor2").write_text("token-2\n")
+    uid, gid = os.getuid(), os.getgid()
+    first = condor.sync_tokens(mounted, installed, uid, gid, keep=("cloudflock-local",))
+    assert sorted(Path(p).name for p in first) == ["executor1", "executor2", "tokens.d"]
+    assert stat.S_IMODE(installed.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in installed.iterdir())
+    assert condor.sync_tokens(mounted, installed, uid, gid, keep=("cloudflock-local",)) == []
+    # A pool taken out: its token goes; a new one comes; the file kept is kept.
+    (installed / "cloudflock-local").write_text("own\n")
+    (mounted / "executor1").unlink()
+    (mounted / "executor3").write_text("token-3\n")
+    changed = condor.sync_tokens(mounted, installed, uid, gid, keep=("cloudflock-local",))
+    assert sorted(Path(p).name for p in changed) == ["executor1", "executor3"]
+    assert sorted(p.name for p in installed.iterdir()) == ["cloudflock-local", "executor2", "executor3"]
+    assert (installed / "executor3").read_text() == "token-3\n"
