@@ -96,7 +96,7 @@ def decode(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def verify(token: str, signing_key: str) -> bool:
     """Whether the token's signature is the one the signing key makes."""
-    signing_input, _, signature = token.strip().rpartition(".")
+    signing_input, _dot, signature = token.strip().rpartition(".")
     expected = hmac.new(token_key(signing_key), signing_input.encode("ascii"), hashlib.sha256).digest()
     return hmac.compare_digest(_b64(expected), signature)
 
@@ -251,7 +251,7 @@ def converge(root: Path, submitter: str, executors: list[str], trust_domain: str
     for pool in pools:
         key = store.read(f"pools/{pool}/key")
         if not key:
-            key = "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
+            key = "".join(secrets.choice(KEY_ALPHABET) for _position in range(KEY_LENGTH))
             store.write(f"pools/{pool}/key", key)
         keys[pool] = key
 
