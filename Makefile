@@ -56,6 +56,7 @@ lint: venv collection
 bench: provision
 	$(BIN)/python bench/pool_overhead.py
 	$(BIN)/python bench/federation_makespan.py
+	$(BIN)/python bench/fault_recovery.py
 
 clean:
 	rm -rf $(VENV) .collections .pytest_cache

@@ -12,6 +12,12 @@ only makes each job wait before its work):
   same DAGMan job must come back in recovery mode, the chunks finished before the restart must not run
   again (their records and job ids unchanged), and the network must be the reference one.
 
+- partition: executor1 is cut off the pool network (`docker network disconnect`, the container and its
+  jobs left running) once its jobs have reported to the submitter; the other pool must keep taking jobs,
+  the jobs caught on executor1 must run again elsewhere while it is cut off (the shadow hears nothing for
+  CLOUDFLOCK_SILENCE_TIMEOUT, drops it, and the job lease spent the job is back in the queue), and once the
+  cut ends executor1 must take work again. A run with more chunks than the others, so that work is left.
+
 A chunk started more than once (job event log, `started` > 1) counts as "run twice"; its chunk files are
 compared with the reference run's to count "run twice with differing output", which must be 0.
 `bench/fault_recovery.py` runs the same drills and prints the figures.
@@ -21,9 +27,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +45,8 @@ CHUNKS = 12
 THRESHOLD = 0.85
 JOB_DELAY_S = 15.0
 WAIT_S = 600.0
+# The partition drill's run: enough chunks that the pool left alone is still busy when the cut ends.
+PARTITION_CHUNKS = 24
 
 # Run inside the submitter: per chunk, the SHA-256 of its .cmx and .ccm chunk files, and whether the merged
 # network.cmx / network.ccm bodies are exactly the chunks' bodies, each once, in order.
@@ -121,6 +131,131 @@ class Outcome:
                 "network_identical": self.network_identical, "makespan_s": self.summary.get("makespan_s"),
                 "disconnects": self.status.get("disconnects"), "reconnects": self.status.get("reconnects"),
                 "reconnect_failures": self.status.get("reconnect_failures")}
+
+
+_EVENT_HEAD = re.compile(r"^(\d{3}) \((\d+)\.(\d+)\.\d+\) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (.*)$")
+_ALIAS = re.compile(r"alias=([^&>]+)")
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One event of a run's job event log: its code, job, DAG node, time (the log's 1 s resolution, as epoch
+    seconds) and, for an execute event (001) or the start of an input transfer (040), the pool concerned."""
+
+    code: str
+    job: str
+    node: str
+    at: float
+    pool: str = ""
+
+
+def job_events(run_log: str, utc_offset_s: float = 0.0) -> list[JobEvent]:
+    """Every event of a job event log in order; the log's times are the submitter's local time, which is
+    utc_offset_s ahead of UTC."""
+    nodes: dict[str, str] = {}
+    events: list[JobEvent] = []
+    head: tuple[str, ...] | None = None
+    body: list[str] = []
+    for line in run_log.splitlines():
+        if head is None:
+            match = _EVENT_HEAD.match(line)
+            if match:
+                head, body = match.groups(), []
+            continue
+        if line != "...":
+            body.append(line)
+            continue
+        code, cluster, proc, stamp, text = head
+        job = f"{int(cluster)}.{int(proc)}"
+        if code == "000":
+            nodes[job] = next((entry.split(":", 1)[1].strip() for entry in body
+                               if entry.strip().startswith("DAG Node:")), "")
+        alias = _ALIAS.search(text) if code == "001" else None
+        if code == "040" and text.startswith("Started transferring input"):
+            alias = next((found for found in map(_ALIAS.search, body) if found), None)
+        at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp() - utc_offset_s
+        events.append(JobEvent(code, job, nodes.get(job, ""), at, alias.group(1) if alias else ""))
+        head = None
+    return events
+
+
+# How each event changes what a chunk job is doing: waiting in the queue, placed on a pool (its input on
+# the way there, 040), running there (001), held, or finished. A disconnected job (022) stays bound to its
+# pool, and so does one whose reconnect failed (024) until its shadow has given the claim up: the evict event
+# (004) that follows puts it back in the queue.
+_BACK_IN_QUEUE = {"000", "004", "007", "013"}
+_FINISHED = {"005", "009"}
+
+
+def longest_wait_with_idle_jobs(events: list[JobEvent], pool: str, slots: int, start: float, end: float) -> float:
+    """The longest stretch within [start, end] during which fewer jobs ran on the pool than it has slots
+    while chunk jobs waited for it: in the queue, or placed there but not started (1 s resolution, as the
+    log). A schedd that stops answering shows here as jobs placed on the pool that do not start."""
+    state: dict[str, str] = {}
+    longest, since = 0.0, None
+    for event in [*(e for e in events if e.node.startswith("chunk")), JobEvent("end", "", "", end)]:
+        if since is not None:
+            longest = max(longest, min(event.at, end) - max(since, start))
+        if event.code == "end":
+            break
+        if event.code in _BACK_IN_QUEUE:
+            state[event.job] = "idle"
+        elif event.code == "040" and event.pool:
+            state[event.job] = f"placed on {event.pool}"
+        elif event.code == "001":
+            state[event.job] = f"running on {event.pool}"
+        elif event.code == "012":
+            state[event.job] = "held"
+        elif event.code in _FINISHED:
+            state[event.job] = "done"
+        running = sum(1 for value in state.values() if value == f"running on {pool}")
+        waiting = sum(1 for value in state.values() if value in ("idle", f"placed on {pool}"))
+        if running < slots and waiting and event.at < end:
+            since = since if since is not None else event.at
+        else:
+            since = None
+    return max(longest, 0.0)
+
+
+@dataclass
+class Partition:
+    """A run during which one pool was cut off the pool network, and what its job event log says."""
+
+    outcome: Outcome
+    pool: str
+    victims: list[str]
+    cut_at: float
+    back_at: float
+    events: list[JobEvent]
+    slots: dict[str, int]
+
+    def reruns_elsewhere(self) -> dict[str, float | None]:
+        """Per job caught on the cut pool: seconds from the cut until it began again on another pool."""
+        found: dict[str, float | None] = dict.fromkeys(self.victims)
+        for event in self.events:
+            if (event.code == "001" and event.node in found and found[event.node] is None
+                    and event.pool != self.pool and event.at >= int(self.cut_at)):
+                found[event.node] = max(event.at - self.cut_at, 0.0)
+        return found
+
+    def returned_pool_first_job_s(self) -> float | None:
+        """Seconds from the end of the cut until the cut pool began a job again; None if it never did."""
+        starts = [e.at for e in self.events if e.code == "001" and e.pool == self.pool and e.at >= int(self.back_at)]
+        return max(min(starts) - self.back_at, 0.0) if starts else None
+
+    def healthy_longest_wait_s(self) -> dict[str, float]:
+        """Per pool left alone: its longest wait with a free slot while jobs waited, during the cut."""
+        return {pool: longest_wait_with_idle_jobs(self.events, pool, slots, self.cut_at, self.back_at)
+                for pool, slots in self.slots.items() if pool != self.pool}
+
+    def figures(self) -> dict[str, Any]:
+        reruns = self.reruns_elsewhere()
+        return {**self.outcome.figures(), "pool_cut": self.pool, "cut_s": round(self.back_at - self.cut_at, 1),
+                "jobs_caught": len(self.victims),
+                "caught_rerun_elsewhere_after_s": {node: None if at is None else round(at, 1)
+                                                   for node, at in reruns.items()},
+                "healthy_longest_wait_s": self.healthy_longest_wait_s(),
+                "returned_pool_first_job_s": self.returned_pool_first_job_s()}
 
 
 class Drill(Submitter):
@@ -213,6 +348,74 @@ class Drill(Submitter):
         return self.outcome(run_id, status, reference), snapshot
 
 
+    def utc_offset_s(self) -> float:
+        """How far the submitter's clock, in which its job event logs are written, is ahead of UTC."""
+        zone = self.exec("date", "+%z").stdout.strip()
+        sign = -1 if zone.startswith("-") else 1
+        return sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])).total_seconds()
+
+    def events(self, run_id: str) -> list[JobEvent]:
+        return job_events(self.read(run_id, "run.log"), self.utc_offset_s())
+
+    def wait_reported(self, run_id: str, pool: str, seconds: float = 5.0, timeout: float = 180.0) -> None:
+        """Until every job running on the pool has been executing for `seconds`: long enough for its starter's
+        first report to the shadow (STARTER_UPDATE_INTERVAL after it began)."""
+        cluster = (self.status(run_id) or {}).get("dagman_cluster")
+        # Seconds this attempt has been executing; -1 before it began (or while the date is an earlier one's).
+        age = ("ifThenElse(JobCurrentStartExecutingDate =?= undefined || "
+               "JobCurrentStartExecutingDate < JobCurrentStartDate, -1, time() - JobCurrentStartExecutingDate)")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            listed = self.exec("condor_q", "-constraint", f"DAGManJobId == {cluster} && JobStatus == 2",
+                               "-af", "RemoteHost", age, check=False).stdout.split("\n")
+            ages = [int(line.split()[1]) if line.split()[1].lstrip("-").isdigit() else -1 for line in listed
+                    if len(line.split()) == 2 and line.split()[0].endswith(f"@{pool}")]
+            if ages and min(ages) >= seconds:
+                return
+            time.sleep(1)
+        raise AssertionError(f"no job of run {run_id} has run {seconds:g} s on {pool} within {timeout:.0f} s")
+
+    def partition(self, reference: Outcome, pool: str = "executor1", *, when: str = "reported",
+                  cut_s: float | None = None, timeout: float = 420.0) -> Partition:
+        """Cut the pool off the pool network while a run's jobs run on it, its container and jobs left running.
+        when: "claimed" cuts as soon as the submitter has started jobs there, "reported" once those jobs have
+        reported from the pool. cut_s: how long the cut lasts; None: until every job caught there has begun
+        again on another pool (at most `timeout`)."""
+        run_id = self.submit()
+        self.wait(run_id, lambda s: s["running_by_pool"].get(pool, 0) >= 1, f"jobs running on {pool}")
+        if when == "reported":
+            self.wait_reported(run_id, pool)
+        victims = self.running_nodes(run_id, pool)
+        assert victims, f"no node of run {run_id} runs on {pool} after all"
+        network = self.fed.spec["flock_network"]["name"]
+        address = next(c["ip"] for c in self.fed.spec["flock_network"]["containers"] if c["id"] == pool)
+        self.fed.pool_docker(pool, "network", "disconnect", network, check=True)
+        cut_at = time.time()
+        try:
+            if cut_s is not None:
+                time.sleep(max(cut_at + cut_s - time.time(), 0.0))
+            else:
+                deadline = cut_at + timeout
+                while True:
+                    cut = Partition(Outcome(run_id, {}, {}, {}, {}, ""), pool, victims, cut_at, time.time(),
+                                    self.events(run_id), {})
+                    pending = [node for node, at in cut.reruns_elsewhere().items() if at is None]
+                    if not pending:
+                        break
+                    if time.time() > deadline:
+                        raise AssertionError(f"{', '.join(pending)} caught on {pool} did not begin again elsewhere "
+                                             f"within {timeout:.0f} s of the cut")
+                    time.sleep(2)
+        finally:
+            self.fed.pool_docker(pool, "network", "connect", "--ip", address, network, check=True)
+            back_at = time.time()
+        status = self.wait_done(run_id)
+        self.wait_healthy(pool)
+        slots = {c["id"]: int(c["cpus"]) for c in self.fed.spec["flock_containers"] if c["role"] == "executor"}
+        return Partition(self.outcome(run_id, status, reference), pool, victims, cut_at, back_at,
+                         self.events(run_id), slots)
+
+
 def reference_outcome(drill: Drill, run_id: str, fetched_network: Path | None = None) -> Outcome:
     """A finished run's outcome as the reference for the others. With fetched_network (the copy kinc.yml
     brought back to the controller), that copy must be the submitter's."""
@@ -298,6 +501,43 @@ def test_submitter_restart_resumes_the_dag_without_rerunning_finished_chunks(
     assert figures["jobs_lost"] == 0, figures
     assert outcome.run_twice_differing == [], figures
     assert figures["network_identical"], f"network of {outcome.run_id} differs from {reference.run_id}"
+
+
+@pytest.fixture(scope="module")
+def partition_drill(federation: Federation) -> Drill:
+    return Drill(federation, chunks=PARTITION_CHUNKS)
+
+
+@pytest.fixture(scope="module")
+def partition_reference(partition_drill: Drill) -> Outcome:
+    run_id = partition_drill.submit()
+    partition_drill.wait_done(run_id)
+    return reference_outcome(partition_drill, run_id)
+
+
+def test_a_pool_cut_off_costs_only_its_own_work(partition_drill: Drill, partition_reference: Outcome) -> None:
+    cut = partition_drill.partition(partition_reference, "executor1", when="reported")
+    outcome, figures = cut.outcome, cut.figures()
+    # Nothing lost, nothing corrupted: every chunk merged once, the network the undisturbed run's, and every
+    # chunk that ran twice came back with the reference's bytes (its record's digests are its files').
+    assert outcome.chunk_check["merge_exact"], outcome.chunk_check["problems"]
+    assert figures["jobs_lost"] == 0, figures
+    assert outcome.summary["jobs_done"] == PARTITION_CHUNKS
+    assert outcome.run_twice_differing == [], figures
+    assert figures["network_identical"], f"network of {outcome.run_id} differs from {partition_reference.run_id}"
+    # The pool left alone kept taking jobs while executor1 was cut off.
+    assert any(e.code == "001" and e.pool == "executor2" and cut.cut_at <= e.at <= cut.back_at for e in cut.events)
+    # Every job caught on executor1 began again on executor2 before the cut ended, and the files of its
+    # chunk are that run's: the record names executor2 and the job that finished.
+    reruns = cut.reruns_elsewhere()
+    assert all(at is not None and at <= cut.back_at - cut.cut_at for at in reruns.values()), figures
+    records = {job["chunk"]: job for job in outcome.summary["jobs"]}
+    for node in cut.victims:
+        assert records[int(node[5:])]["pool"] == "executor2", (node, records[int(node[5:])])
+        assert int(node[5:]) in outcome.run_twice, (node, outcome.history[node])
+    # Back on the network, executor1 took work again.
+    assert figures["returned_pool_first_job_s"] is not None, figures
+    assert any(job["pool"] == "executor1" and job["start"] >= cut.back_at for job in outcome.summary["jobs"])
 
 
 def test_federation_is_whole_again(federation: Federation, drill: Drill) -> None:
