@@ -280,7 +280,7 @@ def _fault_lines(s: PoolSettings) -> list[str]:
         "# idle when its lease ends (then matches elsewhere); a submitter back within the lease reconnects.",
         f"JOB_DEFAULT_LEASE_DURATION = {s.job_lease}",
         f"# A connection idle for {s.silence_timeout} s (CLOUDFLOCK_SILENCE_TIMEOUT) is probed; five probes unanswered",
-        "# (net.ipv4.tcp_keepalive_intvl apart: 5 s in the pool containers, the kernel's default is 75 s) end it.",
+        "# (net.ipv4.tcp_keepalive_intvl apart: 3 s in the pool containers, the kernel's default is 75 s) end it.",
         f"TCP_KEEPALIVE_INTERVAL = {s.silence_timeout}",
         "DAGMAN_USER_LOG_SCAN_INTERVAL = 1",
         "DAGMAN_SUBMIT_DELAY = 0",
@@ -299,6 +299,11 @@ def _fault_lines(s: PoolSettings) -> list[str]:
             "# hears nothing for three times that drops the connection, and once the job lease is spent the job",
             "# goes back to the submitter's queue (and runs elsewhere) instead of waiting for TCP to give up.",
             f"STARTER_UPDATE_INTERVAL_MAX = {s.silence_timeout // 3}",
+            "# A job asked to stop (its submitter let it go, or a RELEASE_CLAIM once a cut pool is back) gets 5 s,",
+            "# then a fast shutdown, then SIGKILL 5 s later: its starter may be stuck on a connection to a shadow",
+            "# long gone, and the slot is free for new work in seconds, not after TCP's backoff or 10 minutes.",
+            "MachineMaxVacateTime = 5",
+            "KILLING_TIMEOUT = 5",
         ]
     return [*lines, ""]
 

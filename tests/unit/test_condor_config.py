@@ -236,6 +236,15 @@ def test_executor_starters_promise_a_report_every_third_of_the_silence_timeout()
     assert "STARTER_UPDATE_INTERVAL_MAX" not in render(SUBMITTER)
 
 
+def test_executors_free_a_slot_within_seconds_of_being_told_to_stop_its_job() -> None:
+    # A starter stuck on a connection to a shadow that is gone cannot wind down by itself: 5 s of vacating,
+    # then a fast shutdown, then SIGKILL 5 s later (HTCondor's defaults are 10 minutes and 30 s).
+    macros = render(EXECUTOR)
+    assert macros["MachineMaxVacateTime"] == "5"
+    assert macros["KILLING_TIMEOUT"] == "5"
+    assert macros["WANT_VACATE"] == "False"
+
+
 def test_idle_connections_are_probed_after_the_silence_timeout() -> None:
     for env in (SUBMITTER, EXECUTOR):
         assert render(env)["TCP_KEEPALIVE_INTERVAL"] == "20"
