@@ -2,31 +2,59 @@
 # Apache License 2.0 (see LICENSE)
 """Pure functions behind ``cloudflock.htcondor.marathon_app``.
 
-Nothing here talks to the network: options are validated, an app definition is built for the
-Marathon version the server reports, and a desired definition is compared with what
-``GET /v2/apps/{id}`` returns, ignoring everything Marathon adds on its own.
+Nothing here talks to the network: options are validated, and a desired definition is compared with what
+``GET /v2/apps/{id}`` returns, ignoring everything Marathon adds on its own. The app definition for the
+Marathon version the server reports, and the canonical form both are compared in, come from the table of
+options in ``marathon_options`` (re-exported here).
 """
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import re
 from typing import Any
+
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_options import (
+    HEALTH_DEFAULTS,
+    Version,
+    build_app_definition,
+    canonical_app,
+    find,
+    normalize_app_id,
+    uses_networks_api,
+    weave_cidr,
+)
+
+__all__ = [
+    "HEALTH_DEFAULTS",
+    "AppDefError",
+    "Version",
+    "build_app_definition",
+    "canonical_app",
+    "compare",
+    "differences",
+    "normalize_app_id",
+    "parse_version",
+    "pending_reasons",
+    "summarize_tasks",
+    "uses_networks_api",
+    "validate_app_id",
+    "validate_ip",
+    "validate_options",
+    "weave_cidr",
+]
 
 # Marathon's PathId rule: every segment is lowercase letters, digits, dashes and dots, and neither
 # starts nor ends with a dash or a dot ("." and ".." are relative references, refused for apps).
 _ID_SEGMENT = re.compile(r"^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])$")
 _PORT_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
-PROTOCOLS = ("tcp", "udp", "udp,tcp")
-IP_MODES = ("weave", "docker_network")
+PROTOCOLS = find("ports.protocol").choices or ()
+IP_MODES = find("ip_mode").choices or ()
 CONSTRAINT_OPERATORS = ("UNIQUE", "CLUSTER", "GROUP_BY", "LIKE", "UNLIKE", "MAX_PER", "IS")
 HEALTH_PROTOCOLS = ("HTTP", "HTTPS", "TCP", "COMMAND", "MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP")
-VOLUME_MODES = ("RO", "RW")
+VOLUME_MODES = find("volumes.mode").choices or ()
 # Docker parameters the module sets itself when an address is pinned on a Docker network.
 _RESERVED_PARAMETERS = ("net", "network", "ip")
-
-Version = tuple[int, ...]
 
 
 class AppDefError(ValueError):
@@ -50,17 +78,6 @@ def parse_version(text: str) -> Version:
     if not match:
         raise AppDefError("version", text, "is not a Marathon version (expected MAJOR.MINOR[.PATCH])")
     return tuple(int(part) for part in match.groups(default="0"))
-
-
-def uses_networks_api(version: Version) -> bool:
-    """Marathon 1.5 moved networking to ``networks`` and port mappings to ``container.portMappings``."""
-    return tuple(version[:2]) >= (1, 5)
-
-
-def normalize_app_id(app_id: str) -> str:
-    """Marathon ids are absolute: ``'runner1'`` -> ``'/runner1'``; a trailing slash is dropped."""
-    text = str(app_id).strip()
-    return "/" + text.strip("/")
 
 
 def validate_app_id(app_id: Any) -> None:
@@ -204,218 +221,8 @@ def validate_options(opts: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Building the definition
+# Comparing
 # --------------------------------------------------------------------------------------------
-
-
-def _port_mapping(port: dict[str, Any]) -> dict[str, Any]:
-    mapping: dict[str, Any] = {
-        "containerPort": int(port["container_port"]),
-        "hostPort": int(port.get("host_port") or 0),
-        "protocol": port.get("protocol") or "tcp",
-    }
-    if port.get("name"):
-        mapping["name"] = port["name"]
-    if port.get("labels"):
-        mapping["labels"] = {str(k): str(v) for k, v in port["labels"].items()}
-    return mapping
-
-
-def _volume(volume: dict[str, Any]) -> dict[str, Any]:
-    result = {"containerPath": volume["container_path"], "mode": volume.get("mode") or "RW"}
-    if volume.get("host_path"):
-        result["hostPath"] = volume["host_path"]
-    return result
-
-
-def _str_map(values: dict[str, Any] | None) -> dict[str, str]:
-    result = {}
-    for key, value in (values or {}).items():
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        result[str(key)] = "" if value is None else str(value)
-    return result
-
-
-def weave_cidr(ip_address: str, network_cidr: str) -> str:
-    """The value Weave's Docker API proxy reads: ``ip:ADDR/LEN`` with the network's real prefix."""
-    network = ipaddress.ip_network(str(network_cidr), strict=True)
-    return f"ip:{ipaddress.ip_address(str(ip_address))}/{network.prefixlen}"
-
-
-def build_app_definition(opts: dict[str, Any], version: Version) -> dict[str, Any]:
-    """The app definition to send to a Marathon server of ``version`` (call validate_options first)."""
-    new_api = uses_networks_api(version)
-    env = _str_map(opts.get("env"))
-    parameters = [{"key": str(p["key"]), "value": str(p.get("value", ""))} for p in opts.get("parameters") or []]
-    docker: dict[str, Any] = {
-        "image": opts["image"],
-        "privileged": bool(opts.get("privileged")),
-        "forcePullImage": bool(opts.get("force_pull_image")),
-    }
-    port_mappings = [_port_mapping(p) for p in opts.get("ports") or []]
-    app: dict[str, Any] = {
-        "id": normalize_app_id(opts["id"]),
-        "instances": int(opts.get("instances", 1)),
-        "cpus": opts["cpus"],
-        "mem": opts["mem"],
-        "disk": opts.get("disk") or 0,
-        "env": env,
-        "labels": _str_map(opts.get("labels")),
-        "constraints": [[str(part) for part in c] for c in opts.get("constraints") or []],
-        "healthChecks": [copy.deepcopy(c) for c in opts.get("health_checks") or []],
-        "container": {
-            "type": "DOCKER",
-            "docker": docker,
-            "volumes": [_volume(v) for v in opts.get("volumes") or []],
-        },
-    }
-    if opts.get("args") is not None:
-        app["args"] = [str(a) for a in opts["args"]]
-
-    ip_address = opts.get("ip_address")
-    ip_mode = opts.get("ip_mode") or "weave"
-    network_mode = "BRIDGE"
-    if ip_address and ip_mode == "weave":
-        # Weave's Docker API proxy attaches the container at exactly this address.
-        env["WEAVE_CIDR"] = weave_cidr(ip_address, opts["network_cidr"])
-    elif ip_address:
-        network_mode = "USER"
-        parameters = parameters + [
-            {"key": "net", "value": str(opts["network_name"])},
-            {"key": "ip", "value": str(ipaddress.ip_address(str(ip_address)))},
-        ]
-    docker["parameters"] = parameters
-
-    if new_api:
-        app["container"]["portMappings"] = port_mappings
-        if network_mode == "USER":
-            app["networks"] = [{"mode": "container", "name": str(opts["network_name"])}]
-        else:
-            app["networks"] = [{"mode": "container/bridge"}]
-    else:
-        docker["portMappings"] = port_mappings
-        docker["network"] = network_mode
-        if network_mode == "USER":
-            app["ipAddress"] = {"networkName": str(opts["network_name"])}
-    return app
-
-
-# --------------------------------------------------------------------------------------------
-# Normalising and comparing
-# --------------------------------------------------------------------------------------------
-
-_HEALTH_DEFAULTS = {
-    "gracePeriodSeconds": 300,
-    "intervalSeconds": 60,
-    "timeoutSeconds": 20,
-    "maxConsecutiveFailures": 3,
-    "delaySeconds": 15,
-    "ignoreHttp1xx": False,
-}
-_HEALTH_KEYS = ("protocol", "path", "port", "portIndex", "command") + tuple(_HEALTH_DEFAULTS)
-_LEGACY_TO_NETWORKS = {"BRIDGE": "container/bridge", "HOST": "host", "USER": "container"}
-_NETWORKS_TO_LEGACY = {"container/bridge": "BRIDGE", "host": "HOST", "container": "USER"}
-
-
-def _canonical_health_check(check: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = dict(_HEALTH_DEFAULTS)
-    result["protocol"] = check.get("protocol") or "HTTP"
-    if result["protocol"] in ("HTTP", "HTTPS", "MESOS_HTTP", "MESOS_HTTPS"):
-        result["path"] = "/"
-    if result["protocol"] != "COMMAND" and check.get("port") is None:
-        result["portIndex"] = 0
-    for key in _HEALTH_KEYS:
-        if check.get(key) is not None:
-            result[key] = check[key]
-    if result["protocol"] not in ("HTTP", "HTTPS", "MESOS_HTTP", "MESOS_HTTPS"):
-        result.pop("path", None)  # only HTTP checks have a path; some versions report "/" anyway
-    return result
-
-
-def _canonical_port_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "containerPort": mapping.get("containerPort") or 0,
-        "hostPort": mapping.get("hostPort") or 0,
-        "protocol": mapping.get("protocol") or "tcp",
-    }
-    if mapping.get("name"):
-        result["name"] = mapping["name"]
-    if mapping.get("labels"):
-        result["labels"] = dict(mapping["labels"])
-    return result
-
-
-def _canonical_networks(app: dict[str, Any]) -> list[dict[str, Any]]:
-    docker = (app.get("container") or {}).get("docker") or {}
-    networks = app.get("networks")
-    if networks:
-        result = []
-        for network in networks:
-            entry = {"mode": network.get("mode") or "container"}
-            if network.get("name"):
-                entry["name"] = network["name"]
-            result.append(entry)
-        return result
-    legacy = docker.get("network")
-    if legacy:
-        entry = {"mode": _LEGACY_TO_NETWORKS.get(legacy, legacy)}
-        name = (app.get("ipAddress") or {}).get("networkName")
-        if legacy == "USER" and name:
-            entry["name"] = name
-        return [entry]
-    return [{"mode": "host"}]
-
-
-def canonical_app(app: dict[str, Any], version: Version) -> dict[str, Any]:
-    """The fields this module manages, in one shape for ``version``, with Marathon's defaults filled
-    in and everything Marathon adds (version, counters, tasks, servicePorts, backoff ...) left out.
-
-    Works for both a definition built here and the ``app`` object of ``GET /v2/apps/{id}``, whichever
-    API generation the latter was written in."""
-    container = app.get("container") or {}
-    docker = container.get("docker") or {}
-    port_mappings = container.get("portMappings")
-    if port_mappings is None:
-        port_mappings = docker.get("portMappings")
-    networks = _canonical_networks(app)
-    canonical_docker: dict[str, Any] = {
-        "image": docker.get("image"),
-        "privileged": bool(docker.get("privileged")),
-        "forcePullImage": bool(docker.get("forcePullImage")),
-        "parameters": [{"key": p.get("key"), "value": p.get("value", "")} for p in docker.get("parameters") or []],
-    }
-    result: dict[str, Any] = {
-        "id": normalize_app_id(app.get("id", "")),
-        "instances": app.get("instances", 1),
-        "cpus": app.get("cpus", 1),
-        "mem": app.get("mem", 128),
-        "disk": app.get("disk") or 0,
-        "args": list(app.get("args") or []),
-        "cmd": app.get("cmd") or None,
-        "env": dict(app.get("env") or {}),
-        "labels": dict(app.get("labels") or {}),
-        "constraints": [list(c) for c in app.get("constraints") or []],
-        "healthChecks": [_canonical_health_check(c) for c in app.get("healthChecks") or []],
-        "container": {
-            "type": container.get("type") or ("DOCKER" if docker else "MESOS"),
-            "docker": canonical_docker,
-            "volumes": [
-                {k: v for k, v in vol.items() if k in ("containerPath", "hostPath", "mode")}
-                for vol in container.get("volumes") or []
-            ],
-        },
-    }
-    mappings = [_canonical_port_mapping(m) for m in port_mappings or []]
-    if uses_networks_api(version):
-        result["container"]["portMappings"] = mappings
-        result["networks"] = networks
-    else:
-        canonical_docker["portMappings"] = mappings
-        first = networks[0]
-        canonical_docker["network"] = _NETWORKS_TO_LEGACY.get(first["mode"], first["mode"])
-        result["ipAddress"] = {"networkName": first["name"]} if first.get("name") else None
-    return result
 
 
 def differences(before: Any, after: Any, path: str = "") -> list[str]:

@@ -2,6 +2,8 @@
 # Apache License 2.0 (see LICENSE)
 from __future__ import annotations
 
+# The options below are declared once, in module_utils/marathon_options.py (argument spec, request body,
+# comparison); this literal copy is what ansible-doc reads, and tests/unit/test_marathon_options.py holds it equal.
 DOCUMENTATION = r"""
 ---
 module: marathon_app
@@ -337,10 +339,7 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_appdef import (
     AppDefError,
-    build_app_definition,
-    canonical_app,
     compare,
-    normalize_app_id,
     parse_version,
     pending_reasons,
     summarize_tasks,
@@ -358,12 +357,14 @@ from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_commo
     client_kwargs,
     marathon_connection_spec,
 )
-
-_APP_OPTIONS = (
-    "id", "state", "image", "cpus", "mem", "disk", "instances", "ports", "args", "env", "labels",
-    "constraints", "privileged", "force_pull_image", "parameters", "volumes", "health_checks",
-    "ip_address", "network_cidr", "ip_mode", "network_name",
-)  # fmt: skip
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_options import (
+    app_options,
+    argument_spec,
+    build_app_definition,
+    canonical_app,
+    module_kwargs,
+    normalize_app_id,
+)
 
 
 class MarathonApp:
@@ -387,16 +388,13 @@ class MarathonApp:
         self.progress.append(line)
         self.module.log(f"marathon_app {self.app_id}: {line}")
 
-    def _options(self) -> dict[str, Any]:
-        return {key: self.params.get(key) for key in _APP_OPTIONS}
-
     # ---------------------------------------------------------------------------------------
     # States
     # ---------------------------------------------------------------------------------------
 
     def present(self) -> str:
         """Create or update; returns "created", "updated" or "" (unchanged)."""
-        desired = build_app_definition(self._options(), self.version)
+        desired = build_app_definition(app_options(self.params), self.version)
         current = self.client.get_app(self.app_id)
         comparison = compare(desired, current, self.version)
         self.result["changes"] = comparison["changed_fields"]
@@ -490,74 +488,14 @@ class MarathonApp:
 
 
 def main() -> None:
-    argument_spec = marathon_connection_spec()
-    argument_spec.update(
-        id={"type": "str", "required": True},
-        state={"type": "str", "default": "present", "choices": ["present", "absent", "restarted"]},
-        image={"type": "str"},
-        cpus={"type": "float", "default": 1.0},
-        mem={"type": "float", "default": 128.0},
-        disk={"type": "float", "default": 0.0},
-        instances={"type": "int", "default": 1},
-        ports={
-            "type": "list",
-            "elements": "dict",
-            "default": [],
-            "options": {
-                "container_port": {"type": "int", "required": True},
-                "host_port": {"type": "int", "default": 0},
-                "protocol": {"type": "str", "default": "tcp", "choices": ["tcp", "udp", "udp,tcp"]},
-                "name": {"type": "str"},
-                "labels": {"type": "dict"},
-            },
-        },
-        args={"type": "list", "elements": "str"},
-        env={"type": "dict", "default": {}},
-        labels={"type": "dict", "default": {}},
-        constraints={"type": "list", "elements": "list", "default": []},
-        privileged={"type": "bool", "default": False},
-        force_pull_image={"type": "bool", "default": False},
-        parameters={
-            "type": "list",
-            "elements": "dict",
-            "default": [],
-            "options": {
-                "key": {"type": "str", "required": True, "no_log": False},
-                "value": {"type": "str", "default": ""},
-            },
-        },
-        volumes={
-            "type": "list",
-            "elements": "dict",
-            "default": [],
-            "options": {
-                "container_path": {"type": "str", "required": True},
-                "host_path": {"type": "str"},
-                "mode": {"type": "str", "default": "RW", "choices": ["RO", "RW"]},
-            },
-        },
-        health_checks={"type": "list", "elements": "dict", "default": []},
-        ip_address={"type": "str"},
-        network_cidr={"type": "str"},
-        ip_mode={"type": "str", "default": "weave", "choices": ["weave", "docker_network"]},
-        network_name={"type": "str"},
-        force={"type": "bool", "default": False},
-        wait={"type": "bool", "default": True},
-        wait_timeout={"type": "int", "default": 600},
-        poll_interval={"type": "float", "default": 1.0},
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_if=[("state", "present", ("image",)), ("state", "restarted", ("image",))],
-        required_by={"ip_address": ("network_cidr",)},
-    )
+    spec = marathon_connection_spec()
+    spec.update(argument_spec())  # the options of the table in module_utils/marathon_options.py
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **module_kwargs())
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
 
-    opts = {key: module.params.get(key) for key in _APP_OPTIONS}
     try:
-        validate_options(opts)
+        validate_options(app_options(module.params))
     except AppDefError as exc:
         module.fail_json(msg=str(exc), field=exc.field, value=exc.value)
 

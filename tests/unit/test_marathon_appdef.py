@@ -41,7 +41,7 @@ def marathon_answer(desired: dict[str, Any], version: tuple[int, ...]) -> dict[s
     for index, mapping in enumerate(mappings):
         mapping.update(servicePort=10000 + index, labels={})
     for check in app.get("healthChecks", []):
-        for key, value in ad._HEALTH_DEFAULTS.items():
+        for key, value in ad.HEALTH_DEFAULTS.items():
             check.setdefault(key, value)
         check.setdefault("portIndex", 0)
         check.setdefault("path", "/")
