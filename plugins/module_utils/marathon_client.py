@@ -216,9 +216,6 @@ class MarathonClient:
     # Endpoints
     # ---------------------------------------------------------------------------------------
 
-    def ping(self) -> bool:
-        return self.request("GET", "/ping")[0] == 200
-
     def info(self) -> dict[str, Any]:
         return self.request("GET", "/v2/info")[1]
 
@@ -265,10 +262,6 @@ class MarathonClient:
     def restart_app(self, app_id: str, force: bool = False) -> dict[str, Any]:
         params = {"force": "true"} if force else None
         return self.request("POST", app_path(app_id) + "/restart", params=params)[1]
-
-    def cancel_deployment(self, deployment_id: str, force: bool = False) -> Any:
-        params = {"force": "true"} if force else None
-        return self.request("DELETE", "/v2/deployments/" + quote(deployment_id), params=params)[1]
 
     # ---------------------------------------------------------------------------------------
     # Lock handling and waiting
