@@ -459,7 +459,7 @@ OPTIONS: tuple[Option | Field, ...] = (
 
 def find(name: str, within: tuple[Option | Field, ...] = OPTIONS) -> Option:
     """The option of that name; ``ports.protocol`` names a suboption."""
-    head, _, rest = name.partition(".")
+    head, _dot, rest = name.partition(".")
     option = next(entry for entry in within if isinstance(entry, Option) and entry.name == head)
     return find(rest, option.options) if rest else option
 
