@@ -56,12 +56,16 @@ def import_emx(opts: dict[str, Any]) -> str:
 
 
 def similarity_params(opts: dict[str, Any]) -> SimilarityParams:
-    if opts["clusmethod"] != "none":
+    if opts["minclus"] > opts["maxclus"]:
         raise KincError(
-            f"similarity: --clusmethod {opts['clusmethod']} is not supported; this kinc implements the "
-            "traditional mode only (--clusmethod none)"
+            f"similarity: --minclus ({opts['minclus']}) must not exceed --maxclus ({opts['maxclus']})"
         )
     return SimilarityParams(
+        clusmethod=opts["clusmethod"],
+        minclus=opts["minclus"],
+        maxclus=opts["maxclus"],
+        crit=opts["crit"],
+        postout=opts["postout"],
         corrmethod=opts["corrmethod"],
         minsamp=opts["minsamp"],
         minexpr=opts["minexpr"],

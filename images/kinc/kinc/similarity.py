@@ -18,13 +18,17 @@ per pair. Blocks are small enough (about 64k pairs x samples) for their arrays t
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from kinc.errors import KincError
 from kinc.formats import CCM_FORMAT, CMX_DTYPE, CMX_FORMAT, FORMAT_VERSION, ccm_dtype, write_header
+from kinc.options import MAX_CLUSTERS
 from kinc.pairs import pair_coords, pair_count
+
+if TYPE_CHECKING:
+    from kinc.gmm import GmmEngine
 
 CODE_USED = ord("1")
 CODE_RANGE = ord("6")
@@ -43,10 +47,24 @@ class SimilarityParams:
     preout: bool = True
     mincorr: float = 0.5
     maxcorr: float = 1.0
+    clusmethod: str = "none"
+    minclus: int = 1
+    maxclus: int = 5
+    crit: str = "icl"
+    postout: bool = True
 
     def __post_init__(self) -> None:
+        if self.clusmethod not in ("none", "gmm"):
+            raise KincError(f"--clusmethod must be none or gmm, got {self.clusmethod!r}")
         if self.corrmethod not in ("pearson", "spearman"):
             raise KincError(f"--corrmethod must be pearson or spearman, got {self.corrmethod!r}")
+        if self.crit not in ("aic", "bic", "icl"):
+            raise KincError(f"--crit must be aic, bic or icl, got {self.crit!r}")
+        if not 1 <= self.minclus <= self.maxclus <= MAX_CLUSTERS:
+            raise KincError(
+                f"--minclus ({self.minclus}) must not exceed --maxclus ({self.maxclus}), both between 1 and "
+                f"{MAX_CLUSTERS}"
+            )
         if self.minsamp < 1:
             raise KincError(f"--minsamp must be >= 1, got {self.minsamp}")
         if self.minexpr > self.maxexpr:
@@ -63,6 +81,18 @@ class SimilarityParams:
             "preout": "true" if self.preout else "false",
             "mincorr": repr(float(self.mincorr)),
             "maxcorr": repr(float(self.maxcorr)),
+            # Traditional mode's header is unchanged; the clustering options only where they count.
+            **(
+                {
+                    "clusmethod": self.clusmethod,
+                    "minclus": str(self.minclus),
+                    "maxclus": str(self.maxclus),
+                    "crit": self.crit,
+                    "postout": "true" if self.postout else "false",
+                }
+                if self.clusmethod == "gmm"
+                else {}
+            ),
         }
 
 
@@ -317,7 +347,13 @@ def write_similarity(
     genes, samples = values.shape
     write_header(cmx, pair_header(CMX_FORMAT, genes, samples, params, span, chunk))
     write_header(ccm, pair_header(CCM_FORMAT, genes, samples, params, span, chunk))
-    engine = SimilarityEngine(values, params)
+    engine: SimilarityEngine | GmmEngine
+    if params.clusmethod == "gmm":
+        from kinc import gmm  # here: it builds on this module
+
+        engine = gmm.GmmEngine(values, params)
+    else:
+        engine = SimilarityEngine(values, params)
     stored = 0
     for result in engine.run(*span):
         stored += write_records(cmx, ccm, result, samples)

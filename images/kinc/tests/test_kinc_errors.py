@@ -124,7 +124,7 @@ def test_corrupt_and_foreign_matrix_files(tmp_path: Path, kinc) -> None:
         (["--mincorr", "nan"], "NaN is not allowed"),
         (["--preout", "maybe"], "--preout expects a bool, got 'maybe'"),
         (["--corrmethod", "kendall"], "--corrmethod must be one of pearson|spearman"),
-        (["--clusmethod", "gmm"], "--clusmethod gmm is not supported"),
+        (["--clusmethod", "kmeans"], "--clusmethod must be one of none|gmm"),
         (["--minsamp", "1", "--minsamp", "2"], "--minsamp given twice"),
         (["stray"], "expected an option like --name value, got 'stray'"),
         (["--mincorr", "0.9", "--maxcorr", "0.5"], "--mincorr (0.9) must not exceed --maxcorr (0.5)"),

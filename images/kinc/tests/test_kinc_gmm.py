@@ -1,0 +1,246 @@
+"""similarity --clusmethod gmm: planted clusters found, chunks equal the whole run, errors, determinism."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from kinc_testdata import messy_matrix, write_gem
+
+from kinc.formats import CCM_FORMAT, CMX_FORMAT, open_pairs
+from kinc.gmm import GmmEngine, c_rand, exp32, log32
+from kinc.pairs import chunk_path, pair_index
+from kinc.similarity import SimilarityParams
+
+SAMPLES = 60
+HALF = 30  # samples 0..29 are condition A, 30..59 condition B
+GROUPS = {"cond": range(6), "shift": range(6, 12), "all": range(12, 16), "indep": range(16, 24)}
+# mincorr 0.7: a blob of 30 independent samples reaches |r| 0.5 by chance now and then (sd of r 0.19)
+GMM = ["--clusmethod", "gmm", "--minsamp", "15", "--mincorr", "0.7"]
+
+
+def planted(seed: int = 3) -> np.ndarray:
+    """Genes by group: ``cond`` co-expressed in A only (B: independent noise, shifted up); ``shift`` no
+    correlation within either condition, B shifted up by 4 (two blobs: high r over all samples);
+    ``all`` co-expressed over all samples; ``indep`` independent noise."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(5.0, 1.0, size=(24, SAMPLES))
+    latent = rng.normal(size=HALF)
+    for g in GROUPS["cond"]:
+        values[g, :HALF] = 5.0 + 1.5 * latent + rng.normal(scale=0.2, size=HALF)
+        values[g, HALF:] = 9.0 + rng.normal(scale=0.6, size=HALF)
+    for g in GROUPS["shift"]:
+        values[g, :HALF] = 5.0 + rng.normal(scale=0.5, size=HALF)
+        values[g, HALF:] = 9.0 + rng.normal(scale=0.5, size=HALF)
+    latent = rng.normal(size=SAMPLES)
+    for g in GROUPS["all"]:
+        values[g] = 5.0 + latent + rng.normal(scale=0.3, size=SAMPLES)
+    return values.astype(np.float32)
+
+
+def _records(stem: Path) -> tuple[np.ndarray, np.ndarray]:
+    corr, clus = open_pairs(f"{stem}.cmx", CMX_FORMAT), open_pairs(f"{stem}.ccm", CCM_FORMAT)
+    try:
+        return corr.read_all(), clus.read_all()
+    finally:
+        corr.close()
+        clus.close()
+
+
+def _run(kinc, emx: Path, stem: Path, *options: str) -> None:
+    outputs = ["--ccm", f"{stem}.ccm", "--cmx", f"{stem}.cmx"]
+    result = kinc("run", "similarity", "--input", emx, *outputs, *options)
+    assert result.code == 0, result.err
+
+
+def _by_pair(corr: np.ndarray, clus: np.ndarray) -> dict[tuple[int, int], list[tuple[float, str]]]:
+    found: dict[tuple[int, int], list[tuple[float, str]]] = {}
+    for c, s in zip(corr, clus, strict=True):
+        assert (c["x"], c["y"]) == (s["x"], s["y"])
+        found.setdefault((int(c["x"]), int(c["y"])), []).append((float(c["r"]), s["samples"].decode()))
+    return found
+
+
+def _pairs_of(group: str, other: str | None = None) -> list[tuple[int, int]]:
+    a, b = GROUPS[group], GROUPS[other or group]
+    return sorted({(max(x, y), min(x, y)) for x in a for y in b if x != y})
+
+
+@pytest.fixture
+def planted_emx(tmp_path: Path, kinc) -> Path:
+    write_gem(tmp_path / "planted.txt", planted())
+    emx = tmp_path / "planted.emx"
+    assert kinc("run", "import-emx", "--input", tmp_path / "planted.txt", "--output", emx).code == 0
+    return emx
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman"])
+def test_planted_clusters(tmp_path: Path, kinc, planted_emx: Path, method: str) -> None:
+    _run(kinc, planted_emx, tmp_path / "gmm", *GMM, "--corrmethod", method)
+    _run(kinc, planted_emx, tmp_path / "trad", "--minsamp", "15", "--mincorr", "0.5", "--corrmethod", method)
+    gmm, trad = _by_pair(*_records(tmp_path / "gmm")), _by_pair(*_records(tmp_path / "trad"))
+    # Co-expressed in condition A only: one cluster of (almost) only A's samples, strongly correlated.
+    for pair in _pairs_of("cond"):
+        assert pair in gmm, pair
+        best = max(gmm[pair], key=lambda c: abs(c[0]))
+        r, samples = best
+        in_a, in_b = samples[:HALF].count("1"), samples[HALF:].count("1")
+        assert r > 0.8 and in_a >= 25 and in_b <= 6, (pair, best)  # B on the line of A: a few join
+        assert set(samples) <= set("01678")  # every sample is in this cluster, another one, or dropped
+    # Two blobs without correlation inside either: an edge over all samples; in GMM mode no cluster
+    # joins the conditions. A mixture may still carve a thin cluster out of one blob where its samples
+    # happen to line up (as KINC's would): that is rare, not the rule.
+    shift = _pairs_of("shift")
+    for pair in shift:
+        # spearman of two blobs is about 0.75, plus a quarter of the blobs' own
+        assert trad[pair][0][0] > (0.8 if method == "pearson" else 0.5), (pair, trad.get(pair))
+        for r, samples in gmm.get(pair, []):
+            assert min(samples[:HALF].count("1"), samples[HALF:].count("1")) <= 2, (pair, r, samples)
+    print(f"{method}: {sum(p in gmm for p in shift)} of {len(shift)} shift pairs with a cluster")
+    assert sum(p in gmm for p in shift) <= len(shift) // 5
+    # Correlated over all samples: one cluster of all clean samples, the traditional r.
+    for pair in _pairs_of("all"):
+        assert len(gmm[pair]) == 1, gmm[pair]
+        (r, samples), ((r_trad, samples_trad),) = gmm[pair][0], trad[pair]
+        assert samples == samples_trad and r == pytest.approx(r_trad, abs=1e-6)
+    # Independent genes: neither.
+    for pair in _pairs_of("indep"):
+        assert pair not in gmm and all(abs(r) < 0.7 for r, _ in trad.get(pair, []))
+    # Clusters of a pair are consecutive records in pair order; each sample string marks one cluster.
+    corr, clus = _records(tmp_path / "gmm")
+    index = pair_index(corr["x"], corr["y"])
+    assert np.all(np.diff(index) >= 0)
+    for samples in clus["samples"]:
+        assert b"1" in samples and set(samples.decode()) <= set("016789")
+
+
+def test_header_names_the_clustering_options(tmp_path: Path, kinc, planted_emx: Path) -> None:
+    _run(kinc, planted_emx, tmp_path / "gmm", *GMM, "--crit", "BIC", "--maxclus", "3", "--postout", "no")
+    _run(kinc, planted_emx, tmp_path / "trad")
+    pairs = open_pairs(str(tmp_path / "gmm.cmx"), CMX_FORMAT)
+    params = pairs.header["params"]
+    pairs.close()
+    assert {k: params[k] for k in ("clusmethod", "minclus", "maxclus", "crit", "postout")} == {
+        "clusmethod": "gmm",
+        "minclus": "1",
+        "maxclus": "3",
+        "crit": "bic",
+        "postout": "false",
+    }
+    pairs = open_pairs(str(tmp_path / "trad.ccm"), CCM_FORMAT)
+    assert "clusmethod" not in pairs.header["params"]  # traditional mode's files are as before
+    pairs.close()
+
+
+@pytest.fixture
+def messy_emx(tmp_path: Path, kinc) -> Path:
+    values = np.concatenate([planted(5), messy_matrix(11, genes=16, samples=SAMPLES)])
+    values[20, ::7] = np.nan
+    write_gem(tmp_path / "messy.txt", values)
+    emx = tmp_path / "messy.emx"
+    assert kinc("run", "import-emx", "--input", tmp_path / "messy.txt", "--output", emx).code == 0
+    return emx
+
+
+MESSY = ["--clusmethod", "gmm", "--minsamp", "15", "--minexpr", "3.0", "--mincorr", "0.3"]
+
+
+@pytest.mark.parametrize(
+    "extra", [[], ["--corrmethod", "spearman", "--crit", "aic"], ["--minclus", "2", "--maxclus", "4"]]
+)
+def test_chunks_merge_to_the_whole_run(tmp_path: Path, kinc, messy_emx: Path, extra: list[str]) -> None:
+    options = [*MESSY, *extra]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    _run(kinc, messy_emx, whole, *options)
+    outputs = ["--input", messy_emx, "--ccm", f"{parts}.ccm", "--cmx", f"{parts}.cmx", *options]
+    for chunks in (3, 11):
+        for index in range(chunks):
+            result = kinc("chunkrun", index, chunks, "similarity", *outputs)
+            assert result.code == 0, result.err
+        assert kinc("merge", chunks, "similarity", *outputs).code == 0
+        for ext in ("cmx", "ccm"):
+            assert Path(f"{parts}.{ext}").read_bytes() == Path(f"{whole}.{ext}").read_bytes()
+    corr, clus = _records(whole)
+    codes = set(b"".join(clus["samples"]).decode())
+    assert {"0", "1", "6", "7", "9"} <= codes, codes  # other clusters, range, pre-outliers, missing
+    assert len(corr) > 100 and len(set(pair_index(corr["x"], corr["y"]).tolist())) < len(corr)
+
+
+def test_postout_marks_outliers_within_clusters(tmp_path: Path, kinc, messy_emx: Path) -> None:
+    _run(kinc, messy_emx, tmp_path / "on", *MESSY)
+    _run(kinc, messy_emx, tmp_path / "off", *MESSY, "--postout", "false")
+    on, off = _records(tmp_path / "on")[1]["samples"], _records(tmp_path / "off")[1]["samples"]
+    assert any(b"8" in s for s in on)
+    assert not any(b"8" in s for s in off)
+
+
+def test_same_output_twice_and_for_any_block_size(tmp_path: Path, kinc, messy_emx: Path) -> None:
+    _run(kinc, messy_emx, tmp_path / "a", *MESSY)
+    _run(kinc, messy_emx, tmp_path / "b", *MESSY)
+    for ext in ("cmx", "ccm"):
+        assert (tmp_path / f"a.{ext}").read_bytes() == (tmp_path / f"b.{ext}").read_bytes()
+    values = np.concatenate([planted(5), messy_matrix(11, genes=16, samples=SAMPLES)])
+    params = SimilarityParams(clusmethod="gmm", minsamp=15, mincorr=0.3, corrmethod="spearman")
+    outputs = []
+    for block in (1, 7, 1000):
+        results = list(GmmEngine(values, params, block_pairs=block).run(0, 780))
+        outputs.append(
+            np.concatenate([r.r for r in results]).tobytes()
+            + np.concatenate([r.codes for r in results]).tobytes()
+            + np.concatenate([r.x * 1000 + r.y for r in results]).tobytes()
+        )
+    assert len(outputs[0]) > 1000
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--minclus", "3", "--maxclus", "2"], "--minclus (3) must not exceed --maxclus (2)"),
+        (["--minclus", "6"], "--minclus (6) must not exceed --maxclus (5)"),
+        (["--crit", "mdl"], "--crit must be one of aic|bic|icl"),
+        (["--maxclus", "65"], "--maxclus must be between 1 and 64"),
+        (["--minclus", "0"], "--minclus must be between 1 and 64"),
+        (["--postout", "perhaps"], "--postout expects a bool"),
+    ],
+)
+def test_bad_gmm_options(tmp_path: Path, kinc, planted_emx: Path, args: list[str], needle: str) -> None:
+    outputs = ["--ccm", tmp_path / "a.ccm", "--cmx", tmp_path / "a.cmx"]
+    for verb in (["run"], ["chunkrun", "0", "2"]):
+        result = kinc(*verb, "similarity", "--input", planted_emx, *outputs, "--clusmethod", "gmm", *args)
+        assert result.code == 2 and needle in result.err, result.err
+    result = kinc("run", "similarity", "--input", planted_emx, *outputs, "--clusmethod", "kmeans")
+    assert result.code == 2 and "--clusmethod must be one of none|gmm" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["planted.emx", "planted.txt"]
+
+
+def test_merge_refuses_chunks_of_other_clustering_options(tmp_path: Path, kinc, planted_emx: Path) -> None:
+    outputs = ["--input", planted_emx, "--ccm", tmp_path / "p.ccm", "--cmx", tmp_path / "p.cmx", *GMM]
+    for index in range(2):
+        assert kinc("chunkrun", index, 2, "similarity", *outputs).code == 0
+    result = kinc("merge", 2, "similarity", *outputs, "--crit", "bic")
+    assert result.code == 2 and "params" in result.err
+    assert not (tmp_path / "p.cmx").exists() and not (tmp_path / "p.ccm").exists()
+    assert Path(chunk_path(str(tmp_path / "p.cmx"), 1, 2)).exists()
+
+
+def test_c_rand_and_the_exp_and_log_used() -> None:
+    assert c_rand(3).tolist() == [16838, 5758, 10113]  # rand() from seed 1
+    x = np.linspace(-87.0, 0.0, 100001, dtype=np.float32)
+    exact = np.exp(x.astype(np.float64))
+    assert exp32(x).dtype == np.float32 and np.max(np.abs(exp32(x) - exact) / exact) < 4e-7
+    x = np.logspace(-30, 30, 100001).astype(np.float32)
+    exact = np.log(x.astype(np.float64))
+    assert np.max(np.abs(log32(x) - exact) / np.maximum(np.abs(exact), 1.0)) < 4e-7
+    assert log32(np.array([0.0, -1.0, np.inf], dtype=np.float32)).tolist()[::2] == [-np.inf, np.inf]
+    assert np.isnan(log32(np.array([-1.0], dtype=np.float32)))[0]
+
+
+def test_pairs_short_of_minsamp_have_no_clusters() -> None:
+    params = SimilarityParams(clusmethod="gmm", minsamp=15, mincorr=0.0)
+    for short, expected in ((False, True), (True, False)):
+        values = planted()
+        if short:
+            values[0, 10:] = np.nan  # gene 0 keeps 10 samples
+        results = list(GmmEngine(values, params).run(0, 276))
+        ys = np.concatenate([r.y for r in results])
+        assert bool(np.any(ys == 0)) is expected and ys.size > 100
