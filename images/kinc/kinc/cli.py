@@ -4,6 +4,7 @@ kinc run import-emx --input GEM --output X.emx [--nan NA] [--samples 0]
 kinc run similarity --input X.emx --ccm X.ccm --cmx X.cmx [options]
 kinc chunkrun I N similarity <similarity options>     (chunk I of N, 0-based)
 kinc merge N similarity <similarity options>
+kinc run corrpower --ccm-in X.ccm --cmx-in X.cmx --ccm-out Y.ccm --cmx-out Y.cmx [--alpha 0.001] [--power 0.8]
 kinc run rmt --input X.cmx --log X.log [options]
 kinc run extract --emx X.emx --ccm X.ccm --cmx X.cmx --output NET [--format text] [options]
 """
@@ -21,6 +22,7 @@ USAGE = (__doc__ or "").strip() + "\n\n`kinc help ANALYTIC` lists an analytic's 
 _RUN: dict[str, Callable[[dict[str, Any]], str]] = {
     "import-emx": commands.import_emx,
     "similarity": commands.similarity,
+    "corrpower": commands.corrpower,
     "rmt": commands.rmt,
     "extract": commands.extract,
 }

@@ -11,6 +11,7 @@ import numpy as np
 
 from kinc import plots
 from kinc.atomic import atomic_outputs
+from kinc.corrpower import write_corrpower
 from kinc.errors import KincError
 from kinc.extract import write_network
 from kinc.formats import CCM_FORMAT, CMX_FORMAT, PairFile, open_pairs, read_emx, read_emx_header, write_emx
@@ -149,6 +150,19 @@ def merge(opts: dict[str, Any], chunks: int) -> str:
                     f"chunks of {opts['cmx']} hold {stored} pairs but chunks of {path} hold {total}"
                 )
     return f"merge: {chunks} chunks, stored {stored} -> {opts['cmx']}, {opts['ccm']}"
+
+
+def corrpower(opts: dict[str, Any]) -> str:
+    if not 0 < opts["alpha"] < 1:
+        raise KincError(f"corrpower: --alpha must be above 0 and below 1, got {opts['alpha']!r}")
+    inputs = {name: opts[name] for name in ("cmx-in", "ccm-in")}
+    outputs = {name: opts[name] for name in ("cmx-out", "ccm-out")}
+    refuse_overwriting_inputs("corrpower", inputs, outputs)
+    with atomic_outputs(opts["cmx-out"], opts["ccm-out"]) as (cmx_out, ccm_out):
+        total, kept = write_corrpower(
+            opts["cmx-in"], opts["ccm-in"], opts["alpha"], opts["power"], cmx_out, ccm_out
+        )
+    return f"corrpower: kept {kept} of {total} clusters -> {opts['cmx-out']}, {opts['ccm-out']}"
 
 
 def rmt(opts: dict[str, Any]) -> str:

@@ -114,6 +114,14 @@ ANALYTICS: dict[str, dict[str, Option]] = {
         ),
     },
     "similarity": _SIMILARITY,
+    "corrpower": {
+        "ccm-in": Option(_text, required=True, help="cluster matrix (.ccm) of similarity"),
+        "cmx-in": Option(_text, required=True, help="correlation matrix (.cmx) of similarity"),
+        "ccm-out": Option(_text, required=True, help="cluster matrix to write, the powered clusters"),
+        "cmx-out": Option(_text, required=True, help="correlation matrix to write, the powered clusters"),
+        "alpha": Option(parse_float, 0.001, help="significance level of the power test", low=0, high=1),
+        "power": Option(parse_float, 0.8, help="keep clusters with at least this power", low=0, high=1),
+    },
     "rmt": {
         "input": Option(_text, required=True, help="correlation matrix (.cmx)"),
         "log": Option(_text, required=True, help="log to write; its last line is the threshold"),

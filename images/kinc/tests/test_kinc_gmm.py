@@ -1,11 +1,14 @@
-"""similarity --clusmethod gmm: planted clusters found, chunks equal the whole run, errors, determinism."""
+"""similarity --clusmethod gmm: planted clusters found, chunks equal the whole run, errors, determinism;
+corrpower on its clusters."""
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from kinc_testdata import messy_matrix, write_gem
 
+from kinc.corrpower import PowerTest, t_quantile
 from kinc.formats import CCM_FORMAT, CMX_FORMAT, open_pairs
 from kinc.gmm import GmmEngine, c_rand, exp32, log32
 from kinc.pairs import chunk_path, pair_index
@@ -244,3 +247,110 @@ def test_pairs_short_of_minsamp_have_no_clusters() -> None:
         results = list(GmmEngine(values, params).run(0, 276))
         ys = np.concatenate([r.y for r in results])
         assert bool(np.any(ys == 0)) is expected and ys.size > 100
+
+
+# --------------------------------------------------------------------------------- corrpower
+
+
+def _phi(v: float) -> float:
+    return 0.5 * math.erfc(-v / math.sqrt(2.0))
+
+
+def _power_kinc(r: float, n: int, alpha: float) -> float:
+    """KINC's pwr_r_test written out per cluster (the second Phi nested in the first)."""
+    phi = _phi
+    t = float(t_quantile(alpha / 2.0, np.array([n - 2]))[0])
+    rc = math.sqrt(t * t / (t * t + n - 2.0))
+    zr, zrc = math.atanh(r) + r / (2.0 * (n - 1.0)), math.atanh(rc)
+    return phi((zr - zrc) * math.sqrt(n - 3.0) + phi((-zr - zrc) * math.sqrt(n - 3.0)))
+
+
+def test_t_quantiles_match_the_tables() -> None:
+    # Student's t quantiles from the standard tables (R's qt).
+    found = t_quantile(0.025, np.array([1, 2, 10, 30, 0]))
+    assert found[:4] == pytest.approx([-12.7062047362, -4.30265272975, -2.22813885196, -2.04227245630], rel=1e-9)
+    assert np.isnan(found[4])
+    assert t_quantile(0.0005, np.array([1, 58]))[0] == pytest.approx(-636.619248768, rel=1e-9)
+    assert t_quantile(0.0005, np.array([58]))[0] == pytest.approx(-3.46632879493, rel=1e-9)
+
+
+@pytest.fixture
+def gmm_run(tmp_path: Path, kinc, planted_emx: Path) -> Path:
+    _run(kinc, planted_emx, tmp_path / "all", "--clusmethod", "gmm", "--minsamp", "5", "--mincorr", "0")
+    return tmp_path / "all"
+
+
+def test_corrpower_keeps_the_powered_clusters(tmp_path: Path, kinc, gmm_run: Path) -> None:
+    out = tmp_path / "paf"
+    result = kinc(
+        "run", "corrpower", "--ccm-in", f"{gmm_run}.ccm", "--cmx-in", f"{gmm_run}.cmx",
+        "--ccm-out", f"{out}.ccm", "--cmx-out", f"{out}.cmx", "--alpha", "0.001", "--power", "0.8",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    corr, clus = _records(gmm_run)
+    n = np.array([s.count(b"1") for s in clus["samples"]])
+    expected = np.array(
+        [k >= 4 and _power_kinc(abs(float(r)), int(k), 0.001) >= 0.8 for r, k in zip(corr["r"], n, strict=True)]
+    )
+    assert 0 < expected.sum() < len(corr)  # some clusters go, some stay
+    kept_corr, kept_clus = _records(out)
+    assert kept_corr.tobytes() == corr[expected].tobytes()
+    assert kept_clus.tobytes() == clus[expected].tobytes()
+    assert "corrpower: kept" in result.out and f"{expected.sum()} of {len(corr)}" in result.out
+    pairs = open_pairs(f"{out}.cmx", CMX_FORMAT)
+    assert pairs.header["params"]["corrpower_power"] == "0.8" and pairs.header["params"]["clusmethod"] == "gmm"
+    pairs.close()
+    # The co-expressed clusters of condition A are strong enough to stay.
+    assert set(_pairs_of("cond")) <= set(_by_pair(kept_corr, kept_clus))
+
+
+def test_corrpower_power_is_kincs_nested_form() -> None:
+    test = PowerTest(0.001, 60)
+    r, n = np.array([0.5, 0.62, 0.9, 1.0, 0.99]), np.array([60, 40, 12, 10, 3])
+    found = test.power(r, n)
+    for value, rr, nn in zip(found[:3], r[:3], n[:3], strict=True):
+        assert value == pytest.approx(_power_kinc(float(rr), int(nn), 0.001), abs=1e-12)
+    assert found[3] == 1.0  # r = 1: atanh is infinite
+    # pwr.r.test adds the two terms, KINC nests them: the figures differ where the second term counts
+    # (a large alpha, a small r).
+    phi = _phi
+    t = float(t_quantile(0.25, np.array([8]))[0])
+    rc = math.sqrt(t * t / (t * t + 8))
+    zr, zrc = math.atanh(0.1) + 0.1 / 18, math.atanh(rc)
+    added = phi((zr - zrc) * math.sqrt(7)) + phi((-zr - zrc) * math.sqrt(7))
+    nested = PowerTest(0.5, 60).power(np.array([0.1]), np.array([10]))[0]
+    assert nested == pytest.approx(_power_kinc(0.1, 10, 0.5), abs=1e-12) and abs(nested - added) > 0.05
+    assert found[4] == pytest.approx(phi(0.5))  # n = 3: sqrt(n - 3) = 0, as KINC computes it
+    assert np.isnan(test.power(np.array([0.9]), np.array([2])))[0]  # no degrees of freedom
+
+
+@pytest.mark.parametrize(
+    "change,needle",
+    [
+        (["--alpha", "0"], "--alpha must be above 0 and below 1"),
+        (["--power", "1.5"], "--power must be between 0 and 1"),
+        (["--cmx-in", "CHUNK"], "merge the chunks first"),
+        (["--cmx-in", "TRAD"], "differ in header params"),
+        (["--ccm-out", "IN"], "would replace that input"),
+    ],
+)
+def test_corrpower_bad_input(tmp_path: Path, kinc, gmm_run: Path, planted_emx: Path, change, needle) -> None:
+    opts = {
+        "--ccm-in": f"{gmm_run}.ccm", "--cmx-in": f"{gmm_run}.cmx",
+        "--ccm-out": str(tmp_path / "o.ccm"), "--cmx-out": str(tmp_path / "o.cmx"),
+    }  # fmt: skip
+    name, value = change
+    if value == "CHUNK":
+        outputs = ["--input", planted_emx, "--ccm", tmp_path / "c.ccm", "--cmx", tmp_path / "c.cmx"]
+        assert kinc("chunkrun", 0, 2, "similarity", *outputs, *GMM).code == 0
+        value = chunk_path(str(tmp_path / "c.cmx"), 0, 2)
+    elif value == "TRAD":
+        _run(kinc, planted_emx, tmp_path / "t")
+        value = str(tmp_path / "t.cmx")
+    elif value == "IN":
+        value = f"{gmm_run}.ccm"
+    opts[name] = value
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = kinc("run", "corrpower", *[a for item in opts.items() for a in item])
+    assert result.code == 2 and needle in result.err, result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
