@@ -1,4 +1,5 @@
-"""Gene co-expression networks the way KINC 3.4 builds them in its traditional (non-GMM) mode."""
+"""Gene co-expression networks the way KINC 3.4 builds them: its traditional mode and (similarity,
+corrpower) its GMM mode."""
 
 import os
 
