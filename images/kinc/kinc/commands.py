@@ -191,6 +191,7 @@ def rmt(opts: dict[str, Any]) -> str:
         corr.close()
     if records.size and (records["x"].max() >= genes or records["y"].min() < 0):
         raise KincError(f"{opts['input']}: pair indices outside 0..{genes - 1}")
+    records = first_clusters(records)
     pruned = PrunedMatrices(genes, records["x"].astype("int64"), records["y"].astype("int64"), records["r"])
     try:
         threshold, steps = find_threshold(pruned, params)
@@ -207,6 +208,16 @@ def rmt(opts: dict[str, Any]) -> str:
             plots.write_png(plots.rmt_figure(steps, float(threshold)), outputs[1])
     drawn = f", walk drawn in {plot}" if plot else ""
     return f"rmt: threshold {float(threshold):.6g} after {len(steps)} steps -> {opts['log']}{drawn}"
+
+
+def first_clusters(records: np.ndarray) -> np.ndarray:
+    """Each pair's first record: in GMM mode a pair's clusters are consecutive records, and rmt takes
+    cluster 0's r, as KINC's default --reduction first does. Traditional files are unchanged."""
+    if records.size < 2:
+        return records
+    first = np.ones(records.size, dtype=bool)
+    first[1:] = (records["x"][1:] != records["x"][:-1]) | (records["y"][1:] != records["y"][:-1])
+    return records if first.all() else records[first]
 
 
 def _plot_options(opts: dict[str, Any], names: tuple[str, ...]) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from kinc_testdata import messy_matrix, write_gem
 
 from kinc.corrpower import PowerTest, t_quantile
-from kinc.formats import CCM_FORMAT, CMX_FORMAT, open_pairs
+from kinc.formats import CCM_FORMAT, CMX_FORMAT, open_pairs, write_header
 from kinc.gmm import GmmEngine, c_rand, exp32, log32
 from kinc.pairs import chunk_path, pair_index
 from kinc.similarity import SimilarityParams
@@ -183,16 +183,17 @@ def test_same_output_twice_and_for_any_block_size(tmp_path: Path, kinc, messy_em
         assert (tmp_path / f"a.{ext}").read_bytes() == (tmp_path / f"b.{ext}").read_bytes()
     values = np.concatenate([planted(5), messy_matrix(11, genes=16, samples=SAMPLES)])
     params = SimilarityParams(clusmethod="gmm", minsamp=15, mincorr=0.3, corrmethod="spearman")
-    outputs = []
-    for block in (1, 7, 1000):
-        results = list(GmmEngine(values, params, block_pairs=block).run(0, 780))
-        outputs.append(
-            np.concatenate([r.r for r in results]).tobytes()
-            + np.concatenate([r.codes for r in results]).tobytes()
-            + np.concatenate([r.x * 1000 + r.y for r in results]).tobytes()
+
+    def records(block: int, end: int) -> bytes:
+        results = list(GmmEngine(values, params, block_pairs=block).run(0, end))
+        return b"".join(
+            np.concatenate([getattr(r, name) for r in results]).tobytes() for name in ("x", "y", "r", "codes")
         )
-    assert len(outputs[0]) > 1000
-    assert outputs[0] == outputs[1] == outputs[2]
+
+    whole = records(1000, 780)
+    assert len(whole) > 1000 and records(97, 780) == whole
+    assert records(7, 150) == records(1000, 150)
+    assert records(1, 28) == records(1000, 28)  # one pair at a time: pairs (1, 0) .. (7, 6)
 
 
 @pytest.mark.parametrize(
@@ -354,3 +355,30 @@ def test_corrpower_bad_input(tmp_path: Path, kinc, gmm_run: Path, planted_emx: P
     result = kinc("run", "corrpower", *[a for item in opts.items() for a in item])
     assert result.code == 2 and needle in result.err, result.err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# ------------------------------------------------------------------------------------ rmt
+
+
+def test_rmt_takes_each_pairs_first_cluster(tmp_path: Path, kinc) -> None:
+    """A pair's later clusters do not count in rmt (KINC's default reduction, cluster 0's r): a matrix
+    whose pairs got a second cluster of r 0.99 walks as the matrix of their first clusters."""
+    example = Path(__file__).resolve().parents[2] / "submitter" / "data" / "PRJNA301554.slim.GEM.log2.txt"
+    emx = tmp_path / "x.emx"
+    assert kinc("run", "import-emx", "--input", example, "--output", emx).code == 0
+    _run(kinc, emx, tmp_path / "trad")
+    corr = open_pairs(f"{tmp_path / 'trad'}.cmx", CMX_FORMAT)
+    header, records = corr.header, corr.read_all()
+    corr.close()
+    second = records[::3].copy()
+    second["r"] = np.float32(0.99)
+    doubled = np.concatenate([records, second])
+    doubled = doubled[np.argsort(pair_index(doubled["x"], doubled["y"]), kind="stable")]
+    with open(tmp_path / "gmm.cmx", "wb") as out:
+        write_header(out, {**header, "params": {**header["params"], "clusmethod": "gmm"}})
+        out.write(doubled.tobytes())
+    for stem in ("trad", "gmm"):
+        result = kinc("run", "rmt", "--input", f"{tmp_path / stem}.cmx", "--log", tmp_path / f"{stem}.log")
+        assert result.code == 0, result.err
+    log = (tmp_path / "trad.log").read_text()
+    assert log.splitlines()[-1] == "0.831002" and (tmp_path / "gmm.log").read_text() == log
