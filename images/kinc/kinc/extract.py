@@ -36,6 +36,8 @@ class Edge:
     target: str
     score: str
     samples: str
+    cluster_index: int = 1  # 1-based, among the pair's clusters in the files
+    num_clusters: int = 1
 
     @property
     def cluster_size(self) -> int:
@@ -67,12 +69,28 @@ def edges(emx: str, cmx: str, ccm: str, mincorr: float, maxcorr: float) -> Itera
         if corr.count != clus.count:
             raise KincError(f"{cmx} holds {corr.count} pairs but {ccm} holds {clus.count}")
         low, high = np.float32(mincorr), np.float32(maxcorr)
-        for r_block, c_block in zip(corr.blocks(), clus.blocks(), strict=True):
+        for r_block, c_block in _whole_pairs(corr, clus):
             yield from _block_edges(r_block, c_block, names, low, high, cmx, ccm)
     finally:
         corr.close()
         if clus is not None:
             clus.close()
+
+
+def _whole_pairs(corr: PairFile, clus: PairFile) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The records in blocks that never split a pair's clusters (consecutive records of one pair, in GMM
+    mode): the last pair of a block waits for the next one."""
+    held: tuple[np.ndarray, np.ndarray] | None = None
+    for r_block, c_block in zip(corr.blocks(), clus.blocks(), strict=True):
+        if held is not None:
+            r_block, c_block = np.concatenate([held[0], r_block]), np.concatenate([held[1], c_block])
+        same = (r_block["x"] == r_block["x"][-1]) & (r_block["y"] == r_block["y"][-1])
+        tail = r_block.size - int(np.argmin(same[::-1])) if not same.all() else 0
+        held = r_block[tail:], c_block[tail:]
+        if tail:
+            yield r_block[:tail], c_block[:tail]
+    if held is not None and held[0].size:
+        yield held
 
 
 def _block_edges(
@@ -95,6 +113,12 @@ def _block_edges(
     if bad.size:
         i = bad[0]
         raise KincError(f"{cmx}: invalid pair ({r_block['x'][i]}, {r_block['y'][i]}) for {len(names)} genes")
+    starts = np.flatnonzero(
+        np.concatenate([[True], (r_block["x"][1:] != r_block["x"][:-1]) | (r_block["y"][1:] != r_block["y"][:-1])])
+    )
+    sizes = np.diff(np.append(starts, r_block.size))
+    run = np.repeat(np.arange(starts.size), sizes)
+    index, count = np.arange(r_block.size) - starts[run] + 1, sizes[run]
     magnitude = np.abs(r_block["r"])
     for i in np.flatnonzero((magnitude >= low) & (magnitude <= high)):
         yield Edge(
@@ -102,6 +126,8 @@ def _block_edges(
             names[r_block["y"][i]],
             f"{float(r_block['r'][i]):.8g}",
             c_block["samples"][i].decode("ascii"),
+            int(index[i]),
+            int(count[i]),
         )
 
 
@@ -109,7 +135,9 @@ def write_text(out: BinaryIO, edge_iter: Iterator[Edge]) -> int:
     out.write(("\t".join(TEXT_COLUMNS) + "\n").encode())
     count = 0
     for e in edge_iter:
-        out.write(f"{e.source}\t{e.target}\t{e.score}\tco\t1\t{e.cluster_size}\t{e.samples}\n".encode())
+        out.write(
+            f"{e.source}\t{e.target}\t{e.score}\tco\t{e.cluster_index}\t{e.cluster_size}\t{e.samples}\n".encode()
+        )
         count += 1
     return count
 
@@ -118,7 +146,7 @@ def write_minimal(out: BinaryIO, edge_iter: Iterator[Edge]) -> int:
     out.write(("\t".join(MINIMAL_COLUMNS) + "\n").encode())
     count = 0
     for e in edge_iter:
-        out.write(f"{e.source}\t{e.target}\t{e.score}\t1\t1\n".encode())
+        out.write(f"{e.source}\t{e.target}\t{e.score}\t{e.cluster_index}\t{e.num_clusters}\n".encode())
         count += 1
     return count
 
@@ -136,7 +164,7 @@ def write_graphml(out: BinaryIO, edge_iter: Iterator[Edge], genes: list[str]) ->
     out.writelines(f"    <node id={quoteattr(gene)}/>\n".encode() for gene in genes)
     count = 0
     for e in edge_iter:
-        values = (e.score, "co", "1", str(e.cluster_size), e.samples)
+        values = (e.score, "co", str(e.cluster_index), str(e.cluster_size), e.samples)
         data = "".join(f'<data key="{k}">{escape(v)}</data>' for (k, _), v in zip(_GRAPHML_KEYS, values))
         out.write(
             f"    <edge source={quoteattr(e.source)} target={quoteattr(e.target)}>{data}</edge>\n".encode()

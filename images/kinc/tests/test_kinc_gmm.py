@@ -9,7 +9,7 @@ import pytest
 from kinc_testdata import messy_matrix, write_gem
 
 from kinc.corrpower import PowerTest, t_quantile
-from kinc.formats import CCM_FORMAT, CMX_FORMAT, open_pairs, write_header
+from kinc.formats import CCM_FORMAT, CMX_FORMAT, PairFile, open_pairs, write_header
 from kinc.gmm import GmmEngine, c_rand, exp32, log32
 from kinc.pairs import chunk_path, pair_index
 from kinc.similarity import SimilarityParams
@@ -382,3 +382,33 @@ def test_rmt_takes_each_pairs_first_cluster(tmp_path: Path, kinc) -> None:
         assert result.code == 0, result.err
     log = (tmp_path / "trad.log").read_text()
     assert log.splitlines()[-1] == "0.831002" and (tmp_path / "gmm.log").read_text() == log
+
+
+# -------------------------------------------------------------------------------- extract
+
+
+def test_extract_numbers_each_pairs_clusters(tmp_path: Path, kinc, gmm_run: Path, planted_emx: Path, monkeypatch) -> None:
+    corr, clus = _records(gmm_run)
+    clusters = _by_pair(corr, clus)
+    assert max(len(c) for c in clusters.values()) >= 2  # some pairs have several clusters
+
+    def extract(fmt: str, name: str) -> list[list[str]]:
+        files = ["--emx", planted_emx, "--ccm", f"{gmm_run}.ccm", "--cmx", f"{gmm_run}.cmx"]
+        result = kinc("run", "extract", *files, "--format", fmt, "--output", tmp_path / name, "--mincorr", "0")
+        assert result.code == 0, result.err
+        return [line.split("\t") for line in (tmp_path / name).read_text().splitlines()[1:]]
+
+    minimal, text = extract("minimal", "net.min"), extract("text", "net.txt")
+    assert len(minimal) == len(text) == len(corr)
+    for (source, target, _, index, count), row in zip(minimal, text, strict=True):
+        pair = (int(source[1:]), int(target[1:]))
+        assert int(count) == len(clusters[pair]) and row[4] == index
+        r, samples = clusters[pair][int(index) - 1]
+        assert row[6] == samples and int(row[5]) == samples.count("1") and row[2] == f"{r:.8g}"
+    # Blocks of records that split a pair's clusters give the same network.
+    reference = (tmp_path / "net.min").read_bytes()
+    original = PairFile.blocks
+    for size in (1, 2, 3):
+        monkeypatch.setattr(PairFile, "blocks", lambda self, records=size: original(self, records))
+        extract("minimal", f"net{size}.min")
+        assert (tmp_path / f"net{size}.min").read_bytes() == reference
