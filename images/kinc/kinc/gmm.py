@@ -147,27 +147,41 @@ class _Fits:
 
 
 class _Workspace:
-    """Arrays of pairs x K x samples reused by every E and M step of a fit (new arrays of this size
-    would cost a page fault per few values); views of their first rows serve the pairs still fitting."""
+    """Arrays of K x samples x pairs reused by every E and M step of a fit (new arrays of this size would
+    cost a page fault per few values); the pairs still fitting use their first K x samples x A values."""
 
-    def __init__(self, shape: tuple[int, int, int]) -> None:
-        self.q, self.t, self.u, self.dx, self.dy = (np.empty(shape, dtype=np.float32) for _ in range(5))
-        self.k = np.empty(shape, dtype=np.int32)
+    def __init__(self, k: int, samples: int, pairs: int) -> None:
+        self.shape = (k, samples)
+        size = k * samples * pairs
+        self.q, self.t, self.u, self.dx, self.dy = (np.empty(size, dtype=np.float32) for _ in range(5))
+        self.k = np.empty(size, dtype=np.int32)
 
-    def views(self, rows: int) -> tuple[np.ndarray, ...]:
-        return tuple(a[:rows] for a in (self.q, self.t, self.u, self.dx, self.dy, self.k))
+    def view(self, name: str, pairs: int) -> np.ndarray:
+        size = self.shape[0] * self.shape[1] * pairs
+        return getattr(self, name)[:size].reshape(*self.shape, pairs)
+
+    def views(self, pairs: int) -> tuple[np.ndarray, ...]:
+        return tuple(self.view(name, pairs) for name in ("q", "t", "u", "dx", "dy", "k"))
 
 
 class _State:
-    """Per pair still fitting: its data and its mixture's parameters."""
+    """The pairs still fitting, as the last axis of their data and their mixtures' parameters. There are
+    always at least two (a lone pair is doubled, its twin's results never kept): with one, numpy would
+    sum along the samples in another order, and a pair's result would depend on its company."""
 
     def __init__(self, **arrays: np.ndarray) -> None:
         self.__dict__.update(arrays)
         self.names = tuple(arrays)
 
-    def keep(self, rows: np.ndarray) -> None:
+    def keep(self, columns: np.ndarray) -> None:
+        if columns.size == 1:
+            columns = np.repeat(columns, 2)
         for name in self.names:
-            setattr(self, name, getattr(self, name)[rows])
+            value = getattr(self, name)[..., columns]
+            setattr(self, name, value)
+        if columns.size == 2 and columns[0] == columns[1]:
+            self.index = self.index.copy()
+            self.index[1] = -1
 
 
 def fit_block(x: np.ndarray, y: np.ndarray, clean: np.ndarray, k: int) -> _Fits:
@@ -182,42 +196,46 @@ def fit_block(x: np.ndarray, y: np.ndarray, clean: np.ndarray, k: int) -> _Fits:
     rows = np.arange(pairs)[:, None]
     s = _State(
         index=np.arange(pairs),
-        x=np.where(clean, x, _F(0.0)).astype(np.float32),
-        y=np.where(clean, y, _F(0.0)).astype(np.float32),
-        weight=clean.astype(np.float32),
+        x=np.ascontiguousarray(np.where(clean, x, _F(0.0)).astype(np.float32).T),
+        y=np.ascontiguousarray(np.where(clean, y, _F(0.0)).astype(np.float32).T),
+        weight=np.ascontiguousarray(clean.astype(np.float32).T),
         n=n.astype(np.float32),
         previous=np.full(pairs, -np.inf, dtype=np.float32),
-        mux=x[rows, position].astype(np.float32),
-        muy=y[rows, position].astype(np.float32),
-        pi=np.full((pairs, k), _F(1.0 / k), dtype=np.float32),
-        sxx=np.ones((pairs, k), dtype=np.float32),
-        sxy=np.zeros((pairs, k), dtype=np.float32),
-        syy=np.ones((pairs, k), dtype=np.float32),
+        mux=np.ascontiguousarray(x[rows, position].astype(np.float32).T),
+        muy=np.ascontiguousarray(y[rows, position].astype(np.float32).T),
+        pi=np.full((k, pairs), _F(1.0 / k), dtype=np.float32),
+        sxx=np.ones((k, pairs), dtype=np.float32),
+        sxy=np.zeros((k, pairs), dtype=np.float32),
+        syy=np.ones((k, pairs), dtype=np.float32),
     )
-    work = _Workspace((pairs, k, samples))
+    if pairs == 1:
+        s.keep(np.array([0]))
+    work = _Workspace(k, samples, max(pairs, 2))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for step in range(MAX_ITERATIONS):
             det = s.sxx * s.syy - s.sxy * s.sxy
-            good = (det > 0).all(axis=1)
+            good = (det > 0).all(axis=0)
             if not good.all():
-                s.keep(np.flatnonzero(good))
-                det = det[good]
-                if not s.index.size:
+                if not good.any():
                     break
+                s.keep(np.flatnonzero(good))
+                det = s.sxx * s.syy - s.sxy * s.sxy
             log_l, e = _e_step(s, det, work)
             done = np.abs(log_l - s.previous) < TOLERANCE
             if step == MAX_ITERATIONS - 1:
                 done[:] = True
             if done.any():
-                fits.ok[s.index[done]] = True
-                fits.log_l[s.index[done]] = log_l[done]
-                fits.gamma[s.index[done]] = e[done]
+                real = done & (s.index >= 0)
+                fits.ok[s.index[real]] = True
+                fits.log_l[s.index[real]] = log_l[real]
+                fits.gamma[s.index[real]] = e[:, :, real].transpose(2, 0, 1)
                 keep = np.flatnonzero(~done)
                 if not keep.size:
                     break
+                columns = np.repeat(keep, 2) if keep.size == 1 else keep
                 s.keep(keep)
-                log_l = log_l[keep]
-                e = np.take(e, keep, axis=0, out=work.t[: keep.size])
+                log_l = log_l[columns]
+                e = np.take(e, columns, axis=2, out=work.view("t", columns.size))
                 work.q, work.t = work.t, work.q
             s.previous = log_l
             _m_step(s, e, work)
@@ -228,16 +246,16 @@ _TWO_LOG_2PI = _F(3.6757541328186907)  # 2 ln(2 pi), the D ln(2 pi) of a 2-D nor
 
 
 def _e_step(s: _State, det: np.ndarray, work: _Workspace) -> tuple[np.ndarray, np.ndarray]:
-    """Log-likelihood per row and responsibilities (rows x K x samples, 0 at samples not clean), the
+    """Log-likelihood per pair and responsibilities (K x samples x pairs, 0 at samples not clean), the
     latter in work.q. A nearly singular covariance may overflow to inf or NaN: the fit then fails."""
     q, t, u, dx, dy, k = work.views(s.index.size)
     # -1/2 (x - mu)' S^-1 (x - mu) + log pi - 1/2 log((2 pi)^2 det S)
-    a = (_F(-0.5) * s.syy / det)[:, :, None]
-    b = (s.sxy / det)[:, :, None]
-    c = (_F(-0.5) * s.sxx / det)[:, :, None]
-    h = (_log_positive(s.pi) - _F(0.5) * (_TWO_LOG_2PI + _log_positive(det)))[:, :, None]
-    np.subtract(s.x[:, None, :], s.mux[:, :, None], out=dx)
-    np.subtract(s.y[:, None, :], s.muy[:, :, None], out=dy)
+    a = (_F(-0.5) * s.syy / det)[:, None, :]
+    b = (s.sxy / det)[:, None, :]
+    c = (_F(-0.5) * s.sxx / det)[:, None, :]
+    h = (_log_positive(s.pi) - _F(0.5) * (_TWO_LOG_2PI + _log_positive(det)))[:, None, :]
+    np.subtract(s.x[None, :, :], s.mux[:, None, :], out=dx)
+    np.subtract(s.y[None, :, :], s.muy[:, None, :], out=dy)
     np.multiply(dx, dx, out=q)
     q *= a
     np.multiply(dx, dy, out=t)
@@ -247,30 +265,30 @@ def _e_step(s: _State, det: np.ndarray, work: _Workspace) -> tuple[np.ndarray, n
     t *= c
     q += t
     q += h
-    top = q.max(axis=1)
-    q -= top[:, None, :]
+    top = q.max(axis=0)
+    q -= top[None, :, :]
     _exp_into(q, t, u, k)
-    total = q.sum(axis=1)
-    q /= total[:, None, :]
-    q *= s.weight[:, None, :]
+    total = q.sum(axis=0)
+    q /= total[None, :, :]
+    q *= s.weight[None, :, :]
     log_px = top + _log_positive(total)
     log_px *= s.weight
-    return log_px.sum(axis=1), q
+    return log_px.sum(axis=0), q
 
 
 def _m_step(s: _State, e: np.ndarray, work: _Workspace) -> None:
     _, t, u, dx, dy, _ = work.views(s.index.size)
-    nk = e.sum(axis=2)
-    s.pi = nk / s.n[:, None]
-    s.mux = np.multiply(e, s.x[:, None, :], out=t).sum(axis=2) / nk
-    s.muy = np.multiply(e, s.y[:, None, :], out=t).sum(axis=2) / nk
-    np.subtract(s.x[:, None, :], s.mux[:, :, None], out=dx)
-    np.subtract(s.y[:, None, :], s.muy[:, :, None], out=dy)
+    nk = e.sum(axis=1)
+    s.pi = nk / s.n[None, :]
+    s.mux = np.multiply(e, s.x[None, :, :], out=t).sum(axis=1) / nk
+    s.muy = np.multiply(e, s.y[None, :, :], out=t).sum(axis=1) / nk
+    np.subtract(s.x[None, :, :], s.mux[:, None, :], out=dx)
+    np.subtract(s.y[None, :, :], s.muy[:, None, :], out=dy)
     np.multiply(e, dx, out=t)
-    s.sxx = np.multiply(t, dx, out=u).sum(axis=2) / nk
-    s.sxy = np.multiply(t, dy, out=u).sum(axis=2) / nk
+    s.sxx = np.multiply(t, dx, out=u).sum(axis=1) / nk
+    s.sxy = np.multiply(t, dy, out=u).sum(axis=1) / nk
     np.multiply(e, dy, out=t)
-    s.syy = np.multiply(t, dy, out=u).sum(axis=2) / nk
+    s.syy = np.multiply(t, dy, out=u).sum(axis=1) / nk
 
 
 def criterion(crit: str, k: int, n: np.ndarray, log_l: np.ndarray, entropy: np.ndarray) -> np.ndarray:
