@@ -10,7 +10,7 @@ from kinc_testdata import messy_matrix, write_gem
 
 from kinc.corrpower import PowerTest, t_quantile
 from kinc.formats import CCM_FORMAT, CMX_FORMAT, PairFile, open_pairs, write_header
-from kinc.gmm import GmmEngine, c_rand, exp32, log32
+from kinc.gmm import GmmEngine, c_rand, exp32, fit_block, log32
 from kinc.pairs import chunk_path, pair_index
 from kinc.similarity import SimilarityParams
 
@@ -412,3 +412,61 @@ def test_extract_numbers_each_pairs_clusters(tmp_path: Path, kinc, gmm_run: Path
         monkeypatch.setattr(PairFile, "blocks", lambda self, records=size: original(self, records))
         extract("minimal", f"net{size}.min")
         assert (tmp_path / f"net{size}.min").read_bytes() == reference
+
+
+# ------------------------------------------------------------------- EM against a plain one
+
+
+def _plain_em(x: np.ndarray, y: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+    """Per pair in float64, as the spec reads: means at clean samples rand() mod N, identity covariances,
+    weights 1/K; E and M steps until the log-likelihood changes by less than 1e-8 or 100 iterations."""
+    data = np.stack([x, y], axis=1).astype(np.float64)
+    n = len(data)
+    mu = data[c_rand(k) % n].copy()
+    sigma = np.array([np.eye(2)] * k)
+    pi = np.full(k, 1.0 / k)
+    previous = -np.inf
+    for _ in range(100):
+        log_p = np.empty((k, n))
+        for j in range(k):
+            d = data - mu[j]
+            inv = np.linalg.inv(sigma[j])
+            log_p[j] = np.log(pi[j]) - 0.5 * np.einsum("ni,ij,nj->n", d, inv, d)
+            log_p[j] -= 0.5 * (2 * math.log(2 * math.pi) + math.log(np.linalg.det(sigma[j])))
+        top = log_p.max(axis=0)
+        log_px = top + np.log(np.exp(log_p - top).sum(axis=0))
+        gamma = np.exp(log_p - log_px)
+        log_l = float(log_px.sum())
+        if abs(log_l - previous) < 1e-8:
+            break
+        previous = log_l
+        nk = gamma.sum(axis=1)
+        pi = nk / n
+        mu = gamma @ data / nk[:, None]
+        for j in range(k):
+            d = data - mu[j]
+            sigma[j] = (gamma[j][:, None] * d).T @ d / nk[j]
+    return log_l, gamma.argmax(axis=0)
+
+
+def test_batched_em_matches_a_plain_one() -> None:
+    rng = np.random.default_rng(8)
+    rows = []
+    for shift in (3.0, 4.0, 5.0, 6.0):  # two elongated clusters, well apart
+        a = rng.normal(size=40)
+        x = np.concatenate([a, rng.normal(shift, 0.5, size=20)])
+        y = np.concatenate([0.8 * a + rng.normal(scale=0.3, size=40), rng.normal(-shift, 0.5, size=20)])
+        rows.append((x, y))
+    x = np.array([r[0] for r in rows], dtype=np.float32)
+    y = np.array([r[1] for r in rows], dtype=np.float32)
+    clean = np.ones(x.shape, dtype=bool)
+    clean[1, [0, 17, 59]] = False  # a pair with samples left out
+    for k in (1, 2, 3):
+        fits = fit_block(x, y, clean, k)
+        assert fits.ok.all()
+        for p in range(len(rows)):
+            log_l, labels = _plain_em(x[p, clean[p]], y[p, clean[p]], k)
+            assert fits.log_l[p] == pytest.approx(log_l, rel=1e-4, abs=1e-2)
+            if k == 2:
+                assert np.array_equal(fits.gamma[p].argmax(axis=0)[clean[p]], labels)
+                assert np.all(fits.gamma[p][:, ~clean[p]] == 0)
