@@ -36,6 +36,18 @@ def host_pools(spec: dict[str, Any], host: str, agents_by_cluster: dict[str, lis
     return [c["id"] for c in spec["containers"] if c.get("cluster") in clusters]
 
 
+def other_machines(hosts: list[str], keep: list[str], hostvars: Mapping[str, Any] | None = None) -> list[str]:
+    """The ``hosts`` that are no machine of ``keep`` (by ``hostvars``, as host_pools tells machines apart): a
+    directory removed there is not one that a host of ``keep`` shares. In order, without repeats."""
+    hostvars = hostvars or {}
+    kept = {_machine(str(host), hostvars) for host in keep or []}
+    found: list[str] = []
+    for host in hosts or []:
+        if _machine(str(host), hostvars) not in kept and str(host) not in found:
+            found.append(str(host))
+    return found
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"host_pools": host_pools}
+        return {"host_pools": host_pools, "other_machines": other_machines}

@@ -54,7 +54,8 @@ def stale_pools(spec: dict[str, Any], deployment: str, docker_containers: Found 
     ``docker_containers`` maps each Docker host of the spec's docker clusters to its containers as Docker's
     API lists them (Names, Labels): a container of the deployment is one of those a docker cluster made when
     it is named <deployment>-<pool> (a Marathon task's container on the same engine is not), and stale when
-    no docker cluster of that host names its pool. ``marathon_apps`` maps each marathon cluster's id to the
+    no docker cluster of that host names its pool (nor of another host that lists the same container: one
+    engine under two names). ``marathon_apps`` maps each marathon cluster's id to the
     apps its Marathon lists: those under ``app_group`` are the deployment's, stale when that cluster holds no
     pool of their id (the id below the group). ``name`` is the container's name or the app's id."""
     spec, docker_containers, marathon_apps = spec or {}, docker_containers or {}, marathon_apps or {}
@@ -64,12 +65,25 @@ def stale_pools(spec: dict[str, Any], deployment: str, docker_containers: Found 
         return {container["id"] for container in containers if container["cluster"] in cluster_ids}
 
     stale: list[dict[str, str]] = []
+    # Two inventory hosts may be one engine (a container listed by both, by its Id): what either's clusters
+    # name is named there.
+    listed_by: dict[str, list[str]] = {}
+    for host, found in docker_containers.items():
+        for container in found or []:
+            listed_by.setdefault(str(container.get("Id") or id(container)), []).append(host)
+    seen: set[str] = set()
     for host, found in docker_containers.items():
         on_host = [c["id"] for c in clusters if c.get("type") == "docker" and c.get("docker_host") == host]
         if not on_host:
             raise AnsibleFilterError(f"stale_pools: {host!r} is the docker_host of no docker cluster of the spec")
-        named = named_in(on_host)
         for container in found or []:
+            key = str(container.get("Id") or id(container))
+            if key in seen:
+                continue
+            seen.add(key)
+            engine_hosts = listed_by[key]
+            named = named_in([c["id"] for c in clusters
+                              if c.get("type") == "docker" and c.get("docker_host") in engine_hosts])
             labels = container.get("Labels") or {}
             pool = labels.get("cloudflock.pool") or ""
             name = f"{deployment}-{pool}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.cloudflock.htcondor.plugins.filter.credentials import host_pools
+from ansible_collections.cloudflock.htcondor.plugins.filter.credentials import host_pools, other_machines
 
 SPEC = {
     "clusters": [
@@ -47,3 +47,12 @@ def test_inventory_hosts_that_are_one_machine_share_their_pools() -> None:
 def test_a_spec_that_is_not_validated_is_refused() -> None:
     with pytest.raises(AnsibleFilterError, match="not a validated flock spec"):
         host_pools({"containers": []}, "chi-agent1", AGENTS, SSH)
+
+
+def test_other_machines_leaves_out_hosts_that_share_a_kept_machine() -> None:
+    hostvars = {**SSH, "edge": {"ansible_connection": "local"}, "localhost": {"ansible_connection": "local"},
+                "lab-alias": {"ansible_host": "203.0.113.5"}}
+    # A local alias is the controller, like localhost; an alias of lab-host's address is lab-host.
+    assert other_machines(["edge", "az-agent1", "lab-alias", "az-agent1"], ["localhost", "lab-host"],
+                          hostvars) == ["az-agent1"]
+    assert other_machines(["chi-agent1", "chi-agent2"], [], hostvars) == ["chi-agent1", "chi-agent2"]

@@ -52,9 +52,11 @@ SPEC = {
 }
 
 
-def container(name: str, pool: str, deployment: str = "fed", role: str = "executor") -> dict[str, object]:
+def container(name: str, pool: str, deployment: str = "fed", role: str = "executor",
+              engine: str = "") -> dict[str, object]:
     labels = {"cloudflock.deployment": deployment, "cloudflock.pool": pool, "cloudflock.role": role}
-    return {"Names": [f"/{name}"], "Labels": labels}
+    # Docker's Id: unique per engine (the same Id listed by two hosts: they are one engine).
+    return {"Id": f"{engine or id(labels)}-{name}", "Names": [f"/{name}"], "Labels": labels}
 
 
 def app(app_id: str, role: str | None = "executor") -> dict[str, object]:
@@ -87,6 +89,18 @@ def test_stale_pools_are_the_deployments_containers_and_apps_the_spec_no_longer_
         {"id": "executor3", "cluster": "local", "role": "executor", "name": "fed-executor3"},
         {"id": "executor4", "cluster": "local", "role": "executor", "name": "fed-executor4"},
     ]
+
+
+def test_hosts_that_are_one_engine_keep_what_either_names() -> None:
+    # localhost and edge-host are one engine: each lists the other's containers too.
+    on_engine = [container("fed-submitter", "submitter", role="submitter", engine="e1"),
+                 container("fed-executor1", "executor1", engine="e1"),
+                 container("fed-executor3", "executor3", engine="e1")]
+    spec = {**SPEC, "containers": [*SPEC["containers"], {"id": "executor3", "cluster": "edge", "role": "executor"}]}
+    assert stale_pools(spec, "fed", {"localhost": on_engine, "edge-host": on_engine}) == []
+    # Without the edge cluster's pool, executor3 goes, once.
+    assert stale_pools(SPEC, "fed", {"localhost": on_engine, "edge-host": on_engine}) == [
+        {"id": "executor3", "cluster": "local", "role": "executor", "name": "fed-executor3"}]
 
 
 def test_nothing_is_stale_when_what_runs_is_the_spec() -> None:
