@@ -262,3 +262,77 @@ def _extract_figure(name: str, opts: dict[str, Any], degrees: Counter[str]) -> F
         return plots.degree_figure(degrees)
     counts, edges = plots.similarity_counts(_r_blocks(opts["cmx"]))
     return plots.histogram_figure(counts, edges, opts["mincorr"])
+
+
+def _condtest_setup(opts: dict[str, Any]) -> tuple[Any, Any, dict[str, str]]:
+    from kinc.annotations import parse_feature_list, parse_feature_types, read_annotations
+
+    if not 0 < opts["alpha"] < 1:
+        raise KincError(f"cond-test: --alpha must be above 0 and below 1, got {opts['alpha']!r}")
+    delim = "\t" if opts["delim"].lower() in ("tab", "\\t", "\t") else opts["delim"]
+    if len(delim) != 1:
+        raise KincError(f"cond-test: --delim must be 'tab' or one character, got {opts['delim']!r}")
+    tests = parse_feature_list(opts["feat-tests"], "feat-tests")
+    types = parse_feature_types(opts["feat-types"])
+    emx = read_emx(opts["emx"])
+    notes = read_annotations(opts["amx"], emx.samples, tests, types, delim, opts["nan"])
+    options = {
+        "condtest_amx": os.path.basename(opts["amx"]),
+        "condtest_feat_tests": ",".join(tests),
+        "condtest_feat_types": ",".join(f"{k}:{v}" for k, v in types.items()),
+        "condtest_alpha": repr(opts["alpha"]),
+        "condtest_power": repr(opts["power"]),
+        "condtest_nan": opts["nan"],
+    }
+    return emx, notes, options
+
+
+def cond_test(opts: dict[str, Any], chunk: tuple[int, int] | None = None) -> str:
+    from kinc.condtest import write_condtest
+
+    inputs = {name: opts[name] for name in ("emx", "ccm", "cmx", "amx")}
+    output = chunk_path(opts["output"], *chunk) if chunk else opts["output"]
+    refuse_overwriting_inputs("cond-test", inputs, {"output": output})
+    if chunk:
+        chunk_range(*chunk, 0)
+    emx, notes, options = _condtest_setup(opts)
+
+    def span_of(pairs: int) -> tuple[int, int]:
+        return chunk_range(*chunk, pairs) if chunk else (0, pairs)
+
+    with atomic_outputs(output) as (out,):
+        written, span = write_condtest(
+            emx.values, opts["emx"], opts["cmx"], opts["ccm"], notes, options,
+            opts["alpha"], opts["power"], span_of, chunk, out,
+        )
+    return (
+        f"cond-test: pairs {span[0]}..{span[1] - 1}, {written} clusters x {len(notes.tests)} tests -> {output}"
+    )
+
+
+def merge_cond_test(opts: dict[str, Any], chunks: int) -> str:
+    """Join the cond-test chunk files into --output, checking each chunk's header."""
+    from kinc.condtest import csm_header
+    from kinc.formats import CSM_FORMAT
+
+    inputs = {name: opts[name] for name in ("emx", "ccm", "cmx", "amx")}
+    refuse_overwriting_inputs("merge", inputs, {"output": opts["output"]})
+    _, notes, options = _condtest_setup(opts)
+    corr = open_pairs(opts["cmx"], CMX_FORMAT)
+    corr.close()
+    pairs = int(corr.header["pairs"])
+    chunk_range(0, chunks, pairs)
+    whole = csm_header(corr.header, notes, options, (0, pairs), None)
+    total = 0
+    with atomic_outputs(opts["output"]) as (out,):
+        write_header(out, whole)
+        for index in range(chunks):
+            part = open_pairs(chunk_path(opts["output"], index, chunks), CSM_FORMAT)
+            try:
+                expected = {**whole, "chunk": [index, chunks], "range": list(chunk_range(index, chunks, pairs))}
+                _check_chunk(part, expected)
+                _copy_body(part, out)
+                total += part.count
+            finally:
+                part.close()
+    return f"merge: {chunks} cond-test chunks, {total} clusters -> {opts['output']}"

@@ -7,6 +7,9 @@
 * ``.ccm`` (cluster matrix): header ``{"format": "kinc-ccm", ...}``, then one record per stored pair, in
   the same order as the .cmx: int32 x, int32 y, then one ASCII byte per sample (``1`` used, ``6`` out of
   expression range, ``7`` pre-outlier, ``9`` missing).
+* ``.csm`` (condition tests, from cond-test): header ``{"format": "kinc-csm", ..., "tests": [{"name",
+  "feature", "type", "label"}, ...]}``, then one record per cluster, in the .cmx order: int32 x, int32 y,
+  T float64 p-values, T float64 R^2 (T tests, in the header's order; NaN = not tested).
 
 Pair files share the header keys ``genes``, ``samples`` (counts), ``pairs`` (total pairs of the matrix),
 ``range`` ([start, end) of raw pair indices covered), ``chunk`` (null or [index, count]) and ``params``
@@ -25,6 +28,7 @@ from kinc.errors import KincError
 EMX_FORMAT = "kinc-emx"
 CMX_FORMAT = "kinc-cmx"
 CCM_FORMAT = "kinc-ccm"
+CSM_FORMAT = "kinc-csm"
 FORMAT_VERSION = 1
 _HEADER_LIMIT = 1 << 28
 _READ_RECORDS = 1 << 16
@@ -34,6 +38,21 @@ CMX_DTYPE = np.dtype([("x", "<i4"), ("y", "<i4"), ("r", "<f4")])
 
 def ccm_dtype(samples: int) -> np.dtype:
     return np.dtype([("x", "<i4"), ("y", "<i4"), ("samples", f"S{max(samples, 1)}")])
+
+
+def csm_dtype(tests: int) -> np.dtype:
+    return np.dtype([("x", "<i4"), ("y", "<i4"), ("p", "<f8", (tests,)), ("r2", "<f8", (tests,))])
+
+
+def _csm_tests(header: dict[str, Any], path: str) -> int:
+    tests = header.get("tests")
+    if (
+        not isinstance(tests, list)
+        or not tests
+        or not all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in tests)
+    ):
+        raise KincError(f"{path}: header field 'tests' must be a non-empty list of tests, got {tests!r}")
+    return len(tests)
 
 
 def write_header(out: BinaryIO, header: dict[str, Any]) -> None:
@@ -152,7 +171,10 @@ def open_pairs(path: str, expected: str) -> PairFile:
         samples = header.get("samples")
         if not isinstance(samples, int) or samples < 0:
             raise KincError(f"{path}: header field 'samples' must be a count, got {samples!r}")
-        dtype = CMX_DTYPE if expected == CMX_FORMAT else ccm_dtype(samples)
+        if expected == CSM_FORMAT:
+            dtype = csm_dtype(_csm_tests(header, path))
+        else:
+            dtype = CMX_DTYPE if expected == CMX_FORMAT else ccm_dtype(samples)
         start = f.tell()
         size = f.seek(0, 2) - start
         f.seek(start)

@@ -122,6 +122,21 @@ ANALYTICS: dict[str, dict[str, Option]] = {
         "alpha": Option(parse_float, 0.001, help="significance level of the power test", low=0, high=1),
         "power": Option(parse_float, 0.8, help="keep clusters with at least this power", low=0, high=1),
     },
+    "cond-test": {
+        "emx": Option(_text, required=True, help="expression matrix (.emx)"),
+        "ccm": Option(_text, required=True, help="cluster matrix (.ccm)"),
+        "cmx": Option(_text, required=True, help="correlation matrix (.cmx)"),
+        "amx": Option(_text, required=True, help="annotation matrix: a header row, then a row per sample"),
+        "output": Option(_text, required=True, help="condition-specific matrix to write (.csm)"),
+        "feat-tests": Option(_text, required=True, help="comma-separated features to test"),
+        "feat-types": Option(
+            _text, "", help="FEATURE:categorical|quantitative|ordinal,... overriding the inferred types"
+        ),
+        "alpha": Option(parse_float, 0.001, help="significance level of the regression power check", low=0, high=1),
+        "power": Option(parse_float, 0.8, help="regression results with less power are NaN", low=0, high=1),
+        "delim": Option(_text, "tab", help="field separator of the annotation matrix (tab or a character)"),
+        "nan": Option(_text, "NA", help="token marking a missing annotation"),
+    },
     "rmt": {
         "input": Option(_text, required=True, help="correlation matrix (.cmx)"),
         "log": Option(_text, required=True, help="log to write; its last line is the threshold"),
@@ -148,6 +163,13 @@ ANALYTICS: dict[str, dict[str, Option]] = {
             _text, "", help="also draw the histogram of the stored pairs' r as a PNG here"
         ),
         "plot-degree": Option(_text, "", help="also draw the network's degree distribution as a PNG here"),
+        "csm": Option(_text, "", help="condition-specific matrix (.csm) of cond-test: keep edges passing a test"),
+        "filter-pvalue": Option(
+            _text, "", help="VALUE, or [Feature[,Label],]VALUE[,gt|lt] joined by '::': keep p below (lt)"
+        ),
+        "filter-rsquare": Option(
+            _text, "", help="VALUE, or [Feature[,Label],]VALUE[,gt|lt] joined by '::': keep R^2 above (gt)"
+        ),
     },
 }
 

@@ -1,0 +1,183 @@
+"""cond-test (KINC 3.4): test each cluster of each pair against the sample annotations.
+
+For a cluster (the ``1`` samples of its sample string) and a test:
+
+* categorical ``Feature__Label``: the hypergeometric upper tail P(X >= k), with the population all N
+  samples of the GEM, K of them with the label, the cluster's n samples drawn and k of them with the label
+  (the test KINC's documentation describes; R^2 is NaN);
+* quantitative / ordinal ``Feature``: least squares of the feature on [1, gx, gy, gx*gy] over the
+  cluster's samples whose feature is not missing (fewer than 5, a constant feature or no residual degree
+  of freedom: NaN), R^2 and the F test's p-value; when the F test's power at that R^2 (Cohen's f2, as R's
+  pwr.f2.test) is below --power at --alpha, both are NaN.
+
+Results go to a .csm file, one record per cluster in the .cmx/.ccm order (see kinc.formats). Every number
+depends on its cluster only, so any chunking gives the same records.
+"""
+
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from kinc.annotations import Annotations
+from kinc.errors import KincError
+from kinc.formats import (
+    CCM_FORMAT,
+    CMX_FORMAT,
+    CSM_FORMAT,
+    FORMAT_VERSION,
+    PairFile,
+    csm_dtype,
+    open_pairs,
+    write_header,
+)
+from kinc.pairs import pair_index
+from kinc.stats import f_power, f_sf, hypergeom_upper
+
+MIN_REGRESSION_SAMPLES = 5
+
+
+def _check_inputs(cmx: PairFile, ccm: PairFile, genes: int, samples: int, emx: str) -> None:
+    for pairs in (cmx, ccm):
+        if pairs.header.get("chunk") is not None:
+            raise KincError(f"{pairs.path}: is chunk {pairs.header['chunk']}, merge the chunks first")
+        if pairs.header.get("genes") != genes or pairs.header.get("samples") != samples:
+            raise KincError(
+                f"{pairs.path}: made for {pairs.header.get('genes')} genes x {pairs.header.get('samples')} "
+                f"samples, but {emx} has {genes} x {samples}"
+            )
+    for key in ("pairs", "params"):
+        if cmx.header.get(key) != ccm.header.get(key):
+            raise KincError(f"{cmx.path} and {ccm.path} differ in header {key}: not made by one run")
+    if cmx.count != ccm.count:
+        raise KincError(f"{cmx.path} holds {cmx.count} clusters but {ccm.path} holds {ccm.count}")
+
+
+class ClusterTests:
+    def __init__(self, values: np.ndarray, notes: Annotations, alpha: float, power: float) -> None:
+        self.values = values.astype(np.float64)
+        self.notes = notes
+        self.alpha, self.power = alpha, power
+        self.label_masks = {
+            (t.feature, t.label): np.array([v == t.label for v in notes.labels[t.feature]])
+            for t in notes.tests
+            if t.type == "categorical"
+        }
+
+    def run(self, x: int, y: int, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tests = self.notes.tests
+        p, r2 = np.full(len(tests), np.nan), np.full(len(tests), np.nan)
+        total, drawn = members.size, int(members.sum())
+        gx, gy = self.values[x], self.values[y]
+        for i, test in enumerate(tests):
+            if test.type == "categorical":
+                mask = self.label_masks[(test.feature, test.label)]
+                p[i] = hypergeom_upper(int((mask & members).sum()), total, int(mask.sum()), drawn)
+            else:
+                p[i], r2[i] = self._regression(gx, gy, self.notes.numbers[test.feature], members)
+        return p, r2
+
+    def _regression(
+        self, gx: np.ndarray, gy: np.ndarray, feature: np.ndarray, members: np.ndarray
+    ) -> tuple[float, float]:
+        use = members & ~np.isnan(feature) & ~np.isnan(gx) & ~np.isnan(gy)
+        n = int(use.sum())
+        if n < MIN_REGRESSION_SAMPLES:
+            return np.nan, np.nan
+        a, b, target = gx[use], gy[use], feature[use]
+        design = np.column_stack([np.ones(n), a, b, a * b])
+        centred = target - target.mean()
+        total = float(centred @ centred)
+        if total <= 0.0:
+            return np.nan, np.nan
+        coef, _, rank, _ = np.linalg.lstsq(design, target, rcond=None)
+        residual = target - design @ coef
+        d1, d2 = int(rank) - 1, n - int(rank)
+        if d1 < 1 or d2 < 1:
+            return np.nan, np.nan
+        r_squared = min(1.0, max(0.0, 1.0 - float(residual @ residual) / total))
+        if r_squared >= 1.0:
+            p_value = 0.0
+        else:
+            p_value = float(f_sf((r_squared / d1) / ((1.0 - r_squared) / d2), d1, d2))
+        if f_power(r_squared, d1, d2, self.alpha) < self.power:
+            return np.nan, np.nan
+        return p_value, r_squared
+
+
+def csm_header(
+    cmx_header: dict[str, Any],
+    notes: Annotations,
+    options: dict[str, str],
+    span: tuple[int, int],
+    chunk: tuple[int, int] | None,
+) -> dict[str, Any]:
+    return {
+        "format": CSM_FORMAT,
+        "version": FORMAT_VERSION,
+        "genes": cmx_header["genes"],
+        "samples": cmx_header["samples"],
+        "pairs": cmx_header["pairs"],
+        "range": list(span),
+        "chunk": list(chunk) if chunk else None,
+        "params": {**cmx_header.get("params", {}), **options},
+        "tests": [t.as_header() for t in notes.tests],
+    }
+
+
+def _records(cmx: PairFile, ccm: PairFile, span: tuple[int, int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    for r_block, c_block in zip(cmx.blocks(), ccm.blocks(), strict=True):
+        differ = (r_block["x"] != c_block["x"]) | (r_block["y"] != c_block["y"])
+        if differ.any():
+            i = int(np.flatnonzero(differ)[0])
+            raise KincError(
+                f"{cmx.path} and {ccm.path} disagree: pair ({r_block['x'][i]}, {r_block['y'][i]}) vs "
+                f"({c_block['x'][i]}, {c_block['y'][i]})"
+            )
+        index = pair_index(r_block["x"], r_block["y"])
+        inside = (index >= span[0]) & (index < span[1])
+        if inside.any():
+            yield r_block[inside], c_block[inside]
+
+
+def write_condtest(
+    emx_values: np.ndarray,
+    emx_path: str,
+    cmx_path: str,
+    ccm_path: str,
+    notes: Annotations,
+    options: dict[str, str],
+    alpha: float,
+    power: float,
+    span_of,
+    chunk: tuple[int, int] | None,
+    out: BinaryIO,
+) -> tuple[int, tuple[int, int]]:
+    """Test every cluster of the pairs in the chunk's range; return (clusters written, range)."""
+    cmx, ccm = open_pairs(cmx_path, CMX_FORMAT), None
+    try:
+        ccm = open_pairs(ccm_path, CCM_FORMAT)
+        genes, samples = emx_values.shape
+        _check_inputs(cmx, ccm, genes, samples, emx_path)
+        span = span_of(int(cmx.header["pairs"]))
+        write_header(out, csm_header(cmx.header, notes, options, span, chunk))
+        dtype = csm_dtype(len(notes.tests))
+        tester = ClusterTests(emx_values, notes, alpha, power)
+        written = 0
+        for r_block, c_block in _records(cmx, ccm, span):
+            strings = (
+                np.ascontiguousarray(c_block["samples"]).view(np.uint8).reshape(c_block.size, -1)[:, :samples]
+            )
+            rows = np.zeros(r_block.size, dtype=dtype)
+            rows["x"], rows["y"] = r_block["x"], r_block["y"]
+            for i in range(r_block.size):
+                rows["p"][i], rows["r2"][i] = tester.run(
+                    int(r_block["x"][i]), int(r_block["y"][i]), strings[i] == ord("1")
+                )
+            out.write(rows.tobytes())
+            written += rows.size
+        return written, span
+    finally:
+        cmx.close()
+        if ccm is not None:
+            ccm.close()
