@@ -241,7 +241,7 @@ def extract(opts: dict[str, Any]) -> str:
     wanted = _plot_options(opts, ("plot-histogram", "plot-degree"))
     refuse_overwriting_inputs(
         "extract",
-        {name: opts[name] for name in ("emx", "ccm", "cmx")},
+        {name: opts[name] for name in ("emx", "ccm", "cmx", "csm")},
         {name: opts[name] for name in ("output", "plot-histogram", "plot-degree")},
     )
     paths = [opts["output"], *(opts[name] for name in wanted)]
@@ -249,7 +249,7 @@ def extract(opts: dict[str, Any]) -> str:
     with atomic_outputs(*paths) as outputs:
         count = write_network(
             outputs[0], opts["format"], opts["emx"], opts["cmx"], opts["ccm"], opts["mincorr"], opts["maxcorr"],
-            degrees,
+            degrees, opts["csm"], opts["filter-pvalue"], opts["filter-rsquare"],
         )
         for name, out in zip(wanted, outputs[1:], strict=True):
             plots.write_png(_extract_figure(name, opts, degrees), out)

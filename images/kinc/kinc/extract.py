@@ -3,12 +3,15 @@
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from kinc.errors import KincError
 from kinc.formats import CCM_FORMAT, CMX_FORMAT, PairFile, open_pairs, read_emx_header
+
+if TYPE_CHECKING:
+    from kinc.csmfilter import CsmTests
 
 FORMATS = ("text", "tidy", "minimal", "graphml")
 TEXT_COLUMNS = (
@@ -38,10 +41,13 @@ class Edge:
     samples: str
     cluster_index: int = 1  # 1-based, among the pair's clusters in the files
     num_clusters: int = 1
+    record: int = 0  # the record's place in the .cmx (its .csm row)
 
     @property
     def cluster_size(self) -> int:
         return self.samples.count("1")
+
+    xy: tuple[int, int] = (0, 0)
 
 
 def _check_pair_file(pairs: PairFile, genes: int, samples: int, emx: str) -> None:
@@ -69,8 +75,10 @@ def edges(emx: str, cmx: str, ccm: str, mincorr: float, maxcorr: float) -> Itera
         if corr.count != clus.count:
             raise KincError(f"{cmx} holds {corr.count} pairs but {ccm} holds {clus.count}")
         low, high = np.float32(mincorr), np.float32(maxcorr)
+        offset = 0
         for r_block, c_block in _whole_pairs(corr, clus):
-            yield from _block_edges(r_block, c_block, names, low, high, cmx, ccm)
+            yield from _block_edges(r_block, c_block, names, low, high, cmx, ccm, offset)
+            offset += r_block.size
     finally:
         corr.close()
         if clus is not None:
@@ -101,6 +109,7 @@ def _block_edges(
     high: np.float32,
     cmx: str,
     ccm: str,
+    offset: int = 0,
 ) -> Iterator[Edge]:
     mismatch = np.flatnonzero((r_block["x"] != c_block["x"]) | (r_block["y"] != c_block["y"]))
     if mismatch.size:
@@ -114,7 +123,9 @@ def _block_edges(
         i = bad[0]
         raise KincError(f"{cmx}: invalid pair ({r_block['x'][i]}, {r_block['y'][i]}) for {len(names)} genes")
     starts = np.flatnonzero(
-        np.concatenate([[True], (r_block["x"][1:] != r_block["x"][:-1]) | (r_block["y"][1:] != r_block["y"][:-1])])
+        np.concatenate(
+            [[True], (r_block["x"][1:] != r_block["x"][:-1]) | (r_block["y"][1:] != r_block["y"][:-1])]
+        )
     )
     sizes = np.diff(np.append(starts, r_block.size))
     run = np.repeat(np.arange(starts.size), sizes)
@@ -128,15 +139,43 @@ def _block_edges(
             c_block["samples"][i].decode("ascii"),
             int(index[i]),
             int(count[i]),
+            offset + int(i),
+            (int(r_block["x"][i]), int(r_block["y"][i])),
         )
 
 
-def write_text(out: BinaryIO, edge_iter: Iterator[Edge]) -> int:
-    out.write(("\t".join(TEXT_COLUMNS) + "\n").encode())
+def _filtered(edge_iter: Iterator[Edge], csm: "CsmTests | None") -> Iterator[Edge]:
+    for e in edge_iter:
+        if csm is None:
+            yield e
+            continue
+        csm.check(e.record, *e.xy)
+        if csm.passed(e.record):
+            yield e
+
+
+def write_text(out: BinaryIO, edge_iter: Iterator[Edge], csm: "CsmTests | None" = None) -> int:
+    extra = csm.columns() if csm else []
+    out.write(("\t".join([*TEXT_COLUMNS, *extra]) + "\n").encode())
     count = 0
     for e in edge_iter:
+        tests = "".join(f"\t{v}" for v in csm.values(e.record)) if csm else ""
         out.write(
-            f"{e.source}\t{e.target}\t{e.score}\tco\t{e.cluster_index}\t{e.cluster_size}\t{e.samples}\n".encode()
+            f"{e.source}\t{e.target}\t{e.score}\tco\t{e.cluster_index}\t{e.cluster_size}\t{e.samples}{tests}\n".encode()
+        )
+        count += 1
+    return count
+
+
+def write_tidy(out: BinaryIO, edge_iter: Iterator[Edge], csm: "CsmTests") -> int:
+    out.write(("\t".join([*TEXT_COLUMNS, "Test_Name", "p_value", "r_squared"]) + "\n").encode())
+    count = 0
+    for e in edge_iter:
+        row = csm.rows[e.record]
+        out.writelines(
+            f"{e.source}\t{e.target}\t{e.score}\tco\t{e.cluster_index}\t{e.cluster_size}\t{e.samples}"
+            f"\t{csm.names[i]}\t{float(row['p'][i]):.8g}\t{float(row['r2'][i]):.8g}\n".encode()
+            for i in csm.passed(e.record)
         )
         count += 1
     return count
@@ -151,14 +190,21 @@ def write_minimal(out: BinaryIO, edge_iter: Iterator[Edge]) -> int:
     return count
 
 
-def write_graphml(out: BinaryIO, edge_iter: Iterator[Edge], genes: list[str]) -> int:
+def write_graphml(
+    out: BinaryIO, edge_iter: Iterator[Edge], genes: list[str], csm: "CsmTests | None" = None
+) -> int:
     from xml.sax.saxutils import escape, quoteattr  # here: it loads urllib, which no other command needs
 
+    tests = csm.columns() if csm else []
     out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
     out.write(b'<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n')
     out.writelines(
         f'  <key id="{name}" for="edge" attr.name="{name}" attr.type="{kind}"/>\n'.encode()
         for name, kind in _GRAPHML_KEYS
+    )
+    out.writelines(
+        f'  <key id="t{i}" for="edge" attr.name={quoteattr(name)} attr.type="double"/>\n'.encode()
+        for i, name in enumerate(tests)
     )
     out.write(b'  <graph id="G" edgedefault="undirected">\n')
     out.writelines(f"    <node id={quoteattr(gene)}/>\n".encode() for gene in genes)
@@ -166,6 +212,8 @@ def write_graphml(out: BinaryIO, edge_iter: Iterator[Edge], genes: list[str]) ->
     for e in edge_iter:
         values = (e.score, "co", str(e.cluster_index), str(e.cluster_size), e.samples)
         data = "".join(f'<data key="{k}">{escape(v)}</data>' for (k, _), v in zip(_GRAPHML_KEYS, values))
+        if csm:
+            data += "".join(f'<data key="t{i}">{v}</data>' for i, v in enumerate(csm.values(e.record)))
         out.write(
             f"    <edge source={quoteattr(e.source)} target={quoteattr(e.target)}>{data}</edge>\n".encode()
         )
@@ -190,15 +238,31 @@ def write_network(
     mincorr: float,
     maxcorr: float,
     degrees: Counter[str] | None = None,
+    csm_path: str = "",
+    filter_pvalue: str = "",
+    filter_rsquare: str = "",
 ) -> int:
-    """Write the network in ``fmt``; return the number of edges. ``degrees``, if given, counts each gene's edges."""
-    edge_iter = edges(emx, cmx, ccm, mincorr, maxcorr)
+    """Write the network in ``fmt``; return the number of edges. ``degrees``, if given, counts each gene's edges.
+    With ``csm_path`` only the edges passing a condition test (see kinc.csmfilter) are written, with their
+    tests."""
+    csm = None
+    if csm_path:
+        from kinc.csmfilter import CsmTests
+
+        corr = open_pairs(cmx, CMX_FORMAT)
+        corr.close()
+        csm = CsmTests(csm_path, corr.header, corr.count, filter_pvalue, filter_rsquare)
+    elif filter_pvalue or filter_rsquare:
+        raise KincError("extract: --filter-pvalue and --filter-rsquare need --csm")
+    edge_iter = _filtered(edges(emx, cmx, ccm, mincorr, maxcorr), csm)
     if degrees is not None:
         edge_iter = _counting(edge_iter, degrees)
+    if fmt == "tidy" and csm is not None:
+        return write_tidy(out, edge_iter, csm)
     if fmt in ("text", "tidy"):
-        return write_text(out, edge_iter)
+        return write_text(out, edge_iter, csm)
     if fmt == "minimal":
         return write_minimal(out, edge_iter)
     if fmt == "graphml":
-        return write_graphml(out, edge_iter, read_emx_header(emx)["genes"])
+        return write_graphml(out, edge_iter, read_emx_header(emx)["genes"], csm)
     raise KincError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")

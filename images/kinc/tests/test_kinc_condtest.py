@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from kinc_testdata import write_gem
-from test_kinc_gmm import GROUPS, HALF, SAMPLES, planted
+from test_kinc_gmm import GROUPS, HALF, SAMPLES, _pairs_of, planted
 
 from kinc import stats
 from kinc.cli import main
@@ -265,3 +265,89 @@ def test_tails_match_scipy_or_tables() -> None:
         assert stats.ncf_sf(4.0, 3, 20, lam) == pytest.approx(
             sst.ncf.sf(4.0, 3, 20, max(lam, 1e-12)), rel=1e-8
         )
+
+
+def _extract(kinc, d: Path, fmt: str, *extra: object):
+    files = ["--emx", d / "x.emx", "--ccm", d / "x.ccm", "--cmx", d / "x.cmx", "--csm", d / "x.csm"]
+    return kinc(
+        "run", "extract", *files, "--output", d / f"net.{fmt}", "--format", fmt, "--mincorr", "0", *extra
+    )
+
+
+def test_extract_keeps_the_edges_passing_a_condition_test(run_dir: Path, kinc) -> None:
+    assert _condtest(kinc, run_dir).code == 0
+    plain = kinc(
+        "run",
+        "extract",
+        "--emx",
+        run_dir / "x.emx",
+        "--ccm",
+        run_dir / "x.ccm",
+        "--cmx",
+        run_dir / "x.cmx",
+        "--output",
+        run_dir / "plain.txt",
+        "--mincorr",
+        "0",
+    )
+    assert plain.code == 0
+    every = (run_dir / "plain.txt").read_text().splitlines()
+    assert _extract(kinc, run_dir, "text", "--filter-pvalue", "Condition,A,1e-3").code == 0
+    lines = (run_dir / "net.text").read_text().splitlines()
+    head = lines[0].split("\t")
+    assert head[7:] == [
+        "Condition__A_pVal",
+        "Condition__B_pVal",
+        "Dose_pVal",
+        "Dose_RSqr",
+        "Batch_pVal",
+        "Batch_RSqr",
+    ]
+    rows = [line.split("\t") for line in lines[1:]]
+    assert rows and len(rows) < len(every) - 1
+    assert all(float(r[7]) < 1e-3 for r in rows)
+    # every kept cluster is (mostly) condition A's samples; no independent pair is kept; each pair
+    # co-expressed in A only has its A cluster kept
+    assert all(r[6][:HALF].count("1") >= 0.8 * int(r[5]) for r in rows)
+    indep = {f"g{i}" for i in GROUPS["indep"]}
+    assert not [r for r in rows if r[0] in indep and r[1] in indep]
+    cond_pairs = {(f"g{x}", f"g{y}") for x, y in _pairs_of("cond")}
+    assert cond_pairs <= {(r[0], r[1]) for r in rows if float(r[2]) > 0.8}
+    kept = {tuple(r[:7]) for r in rows}
+    assert kept <= {tuple(line.split("\t")) for line in every[1:]}
+    # tidy: a row per passing test; minimal: the same edges; graphml: the test values as edge data
+    assert (
+        _extract(kinc, run_dir, "tidy", "--filter-pvalue", "1e-3", "--filter-rsquare", "Dose,0.5").code == 0
+    )
+    tidy = [line.split("\t") for line in (run_dir / "net.tidy").read_text().splitlines()]
+    assert tidy[0][7:] == ["Test_Name", "p_value", "r_squared"]
+    assert {r[7] for r in tidy[1:]} >= {"Condition__A", "Dose"}
+    assert all(float(r[8]) < 1e-3 for r in tidy[1:])
+    assert all(float(r[9]) > 0.5 for r in tidy[1:] if r[7] == "Dose")
+    assert _extract(kinc, run_dir, "minimal", "--filter-pvalue", "Condition,A,1e-3").code == 0
+    minimal = (run_dir / "net.minimal").read_text().splitlines()
+    assert [m.split("\t")[:3] for m in minimal[1:]] == [r[:3] for r in rows]
+    assert _extract(kinc, run_dir, "graphml", "--filter-pvalue", "Condition,A,1e-3").code == 0
+    import xml.etree.ElementTree as ET
+
+    ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    graph = ET.parse(run_dir / "net.graphml").getroot()
+    keys = {k.get("id"): k.get("attr.name") for k in graph.findall("g:key", ns)}
+    assert keys["t0"] == "Condition__A_pVal"
+    edges = graph.findall(".//g:edge", ns)
+    assert len(edges) == len(rows)
+    assert all(float(e.find("g:data[@key='t0']", ns).text) < 1e-3 for e in edges)
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (("--filter-pvalue", "Height,1e-3"), "filter names 'Height', which is no test"),
+        (("--filter-pvalue", "Condition,A,x"), "--filter-pvalue item 'Condition,A,x'"),
+    ],
+)
+def test_extract_bad_filters(run_dir: Path, kinc, extra, needle) -> None:
+    assert _condtest(kinc, run_dir).code == 0
+    result = _extract(kinc, run_dir, "text", *extra)
+    assert result.code == 2 and needle in result.err
+    assert not (run_dir / "net.text").exists()
