@@ -167,6 +167,8 @@ class Store:
         if self.dry_run:
             return
         path = self.root / relative
+        # The directory's own parents (~/.config/cloudflock on a first run) as any directory is made.
+        self.root.parent.mkdir(parents=True, exist_ok=True)
         for parent in reversed(path.relative_to(self.root).parents):
             directory = self.root / parent
             directory.mkdir(mode=0o700, exist_ok=True)

@@ -172,3 +172,12 @@ def test_a_damaged_revocation_list_is_named(federation: tuple[Path, dict]) -> No
     (root / "revoked.json").write_text("[1, 2")
     with pytest.raises(creds.CredentialsError, match="revoked.json: not JSON"):
         creds.converge(root, "submitter", ["executor1"], "cloudflock")
+
+
+def test_a_first_run_makes_the_directory_and_its_parents(tmp_path: Path) -> None:
+    # The default, ~/.config/cloudflock/<deployment>, on a machine where ~/.config/cloudflock does not exist.
+    root = tmp_path / "home" / ".config" / "cloudflock" / "fed"
+    result = creds.converge(root, "submitter", ["executor1"], "cloudflock")
+    assert result["changed"]
+    assert (root / "pools" / "submitter" / "key").is_file()
+    assert root.stat().st_mode & 0o777 == 0o700
