@@ -262,12 +262,18 @@ def test_an_executor_joins_the_second_cloud_and_one_leaves_the_first_during_a_ru
             "kinc_jobs": MEMBERSHIP_CHUNKS, "kinc_threshold": THRESHOLD, "kinc_job_delay": FAULT_JOB_DELAY_S,
             "kinc_poll_interval": 2})
         run_id = wait_for_run(submitter, kinc, earlier)
-        before = submitter.wait(run_id, lambda s: s["jobs_running"] >= 2, "similarity jobs running")
+        before = submitter.wait(run_id, lambda s: s["jobs_running"] >= 2 and s["jobs_idle"] >= 4,
+                                "similarity jobs running and queued")
         ids_before = containers_by_pool()
         writes_before = {cloud: len(double.writes()) for cloud, double in doubles.items()}
+        # Test plumbing, not the product: the run's queued jobs are held while executor3 is added, so work is
+        # left for it however long add_executor takes (on a slower machine the run once finished first).
+        queued = f"DAGManJobId == {before['dagman_cluster']} && JobStatus == %d"
+        submitter.exec("condor_hold", "-constraint", queued % 1)
 
         federation.write_spec(grown)
         add = federation.playbook("playbooks/add_executor.yml", extra={"executor": "executor3"})
+        submitter.exec("condor_release", "-constraint", queued % 5)
         assert add.rc == 0, add.output[-4000:] + pool_diagnostics()
         on3 = submitter.wait(run_id, lambda s: s["running_by_pool"].get("executor3", 0) >= 1,
                              "a job running on executor3")
