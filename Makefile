@@ -38,10 +38,14 @@ teardown: venv collection
 unit: venv collection
 	$(BIN)/python -m pytest tests/unit images/kinc/tests -q
 
+# Two pytest-xdist workers: most of the suite waits on HTCondor, apt and containers, not on the two cores;
+# each integration module stays on one worker (tests/conftest.py). PYTEST_PARALLEL= runs it in one process.
+PYTEST_PARALLEL ?= -n 2 --dist loadgroup --no-loadscope-reorder
+
 # The whole suite: Docker installed and started (by the docker role), the images built, then every test;
 # CLOUDFLOCK_REQUIRE_DOCKER=1 makes a missing engine a failure, never a skip.
 test: provision lint
-	CLOUDFLOCK_REQUIRE_DOCKER=1 CLOUDFLOCK_REQUIRE_MOLECULE=1 $(BIN)/python -m pytest
+	CLOUDFLOCK_REQUIRE_DOCKER=1 CLOUDFLOCK_REQUIRE_MOLECULE=1 $(BIN)/python -m pytest $(PYTEST_PARALLEL) --durations=40
 
 # The three-host, two-cloud scenario alone (also part of `make test`): host containers provisioned by
 # site.yml, a swarm overlay, pools through marathon_app against one Marathon API double per cloud, KINC

@@ -22,7 +22,10 @@ LINK = COLLECTIONS / "ansible_collections" / "cloudflock" / "htcondor"
 def _ensure_collection_link() -> None:
     if not LINK.exists():
         LINK.parent.mkdir(parents=True, exist_ok=True)
-        LINK.symlink_to(Path("../../.."))
+        try:
+            LINK.symlink_to(Path("../../.."))
+        except FileExistsError:  # another pytest-xdist worker made it first
+            pass
 
 
 _ensure_collection_link()
@@ -51,7 +54,28 @@ def docker_engine() -> None:
         missing("no Docker engine answers `docker info`")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# Under pytest-xdist (`make test` runs two workers, --dist loadgroup) each integration module's tests stay on
+# one worker, as their module-scoped deployments expect, and the modules that take longest are handed out
+# first so that the two workers finish together. Every module's deployment has names and addresses of its own
+# (the worker's pid in them), so two modules can run side by side.
+LONGEST_FIRST = ["test_federation", "test_multicloud_template", "test_user_path", "test_faults", "test_molecule",
+                 "test_marathon_flock", "test_membership", "test_pool_security", "test_local_flock",
+                 "test_converge", "test_docker_role_without_systemd", "test_marathon_converge"]
+
+
+def _rank(item: pytest.Item) -> int:
+    name = item.path.stem
+    if name in LONGEST_FIRST:
+        return LONGEST_FIRST.index(name)
+    return len(LONGEST_FIRST) + (0 if item.get_closest_marker("docker") else 1)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("docker") and "docker_engine" not in getattr(item, "fixturenames", ()):
             item.fixturenames.insert(0, "docker_engine")
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            if "integration" in item.path.parts:
+                item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        items.sort(key=_rank)  # stable: within a module, the order of its file
