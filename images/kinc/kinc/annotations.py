@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kinc.errors import KincError
-from kinc.formats import open_input
+from kinc.formats import text_lines
 
 TYPES = ("categorical", "quantitative", "ordinal")
 
@@ -58,15 +58,10 @@ def _is_integer(text: str) -> bool:
 
 def _rows(path: str, delim: str) -> list[tuple[int, list[str]]]:
     rows = []
-    with open_input(path) as f:
-        for number, raw in enumerate(f, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise KincError(f"{path}: line {number}: not valid UTF-8 text ({exc.reason})") from exc
-            text = text.rstrip("\r\n")
-            if text.strip():
-                rows.append((number, [field.strip() for field in text.split(delim)]))
+    for number, text in text_lines(path):
+        text = text.rstrip("\r\n")
+        if text.strip():
+            rows.append((number, [field.strip() for field in text.split(delim)]))
     return rows
 
 

@@ -70,6 +70,16 @@ def open_input(path: str) -> BinaryIO:
         raise KincError(f"{path}: cannot open: {exc.strerror}") from exc
 
 
+def text_lines(path: str) -> Iterator[tuple[int, str]]:
+    """Yield (line number, text) for each line of a UTF-8 text input, naming the line that is not UTF-8."""
+    with open_input(path) as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise KincError(f"{path}: line {number}: not valid UTF-8 text ({exc.reason})") from exc
+
+
 def read_header(f: BinaryIO, path: str, expected: str) -> dict[str, Any]:
     line = f.readline(_HEADER_LIMIT)
     if not line:

@@ -12,20 +12,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from kinc.errors import KincError
-from kinc.formats import ExpressionMatrix, open_input
+from kinc.formats import ExpressionMatrix, text_lines
 
 
 def _lines(path: str) -> Iterator[tuple[int, list[str]]]:
     """Yield (line number, whitespace-split fields) for every non-blank line."""
-    with open_input(path) as f:
-        for number, raw in enumerate(f, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise KincError(f"{path}: line {number}: not valid UTF-8 text ({exc.reason})") from exc
-            fields = text.split()
-            if fields:
-                yield number, fields
+    for number, text in text_lines(path):
+        fields = text.split()
+        if fields:
+            yield number, fields
 
 
 def _is_value(field: str, nan: str) -> bool:
