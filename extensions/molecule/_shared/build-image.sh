@@ -14,5 +14,8 @@ if [ -z "$base" ] || ! docker image inspect "$base" >/dev/null 2>&1; then
     echo "no base image: make provision builds cloudflock/base:trixie, or set CFMOL_BASE_IMAGE (see DEVELOPERS.md)" >&2
     exit 1
 fi
+# One build at a time (the test suite's two workers may both ask for it): the second finds the first's cache.
+exec 9>"${TMPDIR:-/tmp}/cfmol-build-image.lock"
+flock 9
 docker build --quiet --build-arg "BASE_IMAGE=$base" -t "$tag" "$here" >/dev/null
 echo "$tag"
