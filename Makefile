@@ -59,6 +59,7 @@ lint: venv collection
 
 bench: provision
 	$(BIN)/python bench/pool_overhead.py
+	$(BIN)/python bench/demo_makespan.py
 	$(BIN)/python bench/federation_makespan.py
 	$(BIN)/python bench/fault_recovery.py
 
