@@ -22,9 +22,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / ".collections")]
-from tests.integration.flock_helpers import Federation  # noqa: E402
+# The repository, for tests.support (which makes the collection importable).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.integration.test_federation import three_host_federation  # noqa: E402
+from tests.support.flock import Federation  # noqa: E402
 
 
 def measure(fed: Federation, options: argparse.Namespace) -> dict[str, Any]:

@@ -21,8 +21,9 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from tests.marathon_double import MarathonApiDouble, collections_env, ensure_collection_link
+from tests.marathon_double import MarathonApiDouble
 from tests.marathon_double.seed import seed_app_options
+from tests.support import collections_env, ensure_collection_link
 
 SEED_SLEEP_S = 10.0
 MODULE = "cloudflock.htcondor.marathon_app"

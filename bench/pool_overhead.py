@@ -15,8 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / ".collections")]
-from tests.integration.flock_helpers import Federation  # noqa: E402
+# The repository, for tests.support (which makes the collection importable).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.flock import Federation  # noqa: E402
 
 
 def main() -> int:

@@ -9,28 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-COLLECTIONS = REPO / ".collections"
-LINK = COLLECTIONS / "ansible_collections" / "cloudflock" / "htcondor"
+from tests.support.collection import COLLECTIONS, REPO, ensure_collection_link
+from tests.support.prerequisites import missing
 
-
-def _ensure_collection_link() -> None:
-    if not LINK.exists():
-        LINK.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            LINK.symlink_to(Path("../../.."))
-        except FileExistsError:  # another pytest-xdist worker made it first
-            pass
-
-
-_ensure_collection_link()
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
+ensure_collection_link()
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
 os.environ.setdefault("ANSIBLE_CONFIG", str(REPO / "ansible.cfg"))
 
@@ -39,13 +24,6 @@ def docker_available() -> bool:
     if shutil.which("docker") is None:
         return False
     return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
-
-
-def missing(message: str) -> None:
-    """Skip for a missing prerequisite, except under `make test` (CLOUDFLOCK_REQUIRE_DOCKER=1): fail there."""
-    if os.environ.get("CLOUDFLOCK_REQUIRE_DOCKER") == "1":
-        pytest.fail(message + " (make test provides it; CLOUDFLOCK_REQUIRE_DOCKER=1 forbids skipping)")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

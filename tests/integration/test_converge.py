@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .flock_helpers import REPO, Federation, PlaybookRun, Submitter
+from tests.support.flock import REPO, Federation, PlaybookRun, Submitter
 
 pytestmark = [pytest.mark.docker]
 

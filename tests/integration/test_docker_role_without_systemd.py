@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .flock_helpers import BIN, REPO, PlaybookRun
-from .host_clouds import HOST_FLAGS, SYSTEMD_IMAGE
+from tests.support.flock import BIN, REPO, PlaybookRun
+from tests.support.host_clouds import HOST_FLAGS, SYSTEMD_IMAGE
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from .flock_helpers import RUNS, WORKFLOW, Federation, Submitter
+from tests.support.flock import RUNS, WORKFLOW, Federation, Submitter
 
 pytestmark = [pytest.mark.docker]
 

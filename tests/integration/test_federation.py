@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 
 from tests.marathon_double import MarathonApiDouble
+from tests.support.flock import RUNS, Federation, Submitter
+from tests.support.host_clouds import HostClouds, sh
 
-from .flock_helpers import RUNS, Federation, Submitter
-from .host_clouds import HostClouds, sh
 from .test_faults import Drill, reference_outcome
 
 NAME = "cffed-flock"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .flock_helpers import Federation
+from tests.support.flock import Federation
 
 pytestmark = [pytest.mark.docker]
 

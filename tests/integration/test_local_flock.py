@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .flock_helpers import WORKFLOW, Federation, Submitter
+from tests.support.flock import WORKFLOW, Federation, Submitter
 
 pytestmark = [pytest.mark.docker]
 

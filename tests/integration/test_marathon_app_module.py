@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.marathon_double import REPO_ROOT, MarathonApiDouble, collections_env
+from tests.marathon_double import MarathonApiDouble
 from tests.marathon_double.seed import seed_app_options, seed_container_ids
+from tests.support import REPO as REPO_ROOT
+from tests.support import collections_env
 
 MODULE = "cloudflock.htcondor.marathon_app"
 SEED_IPS = {"submitter": "172.16.0.1", "runner1": "172.16.0.2", "runner2": "172.16.0.3"}

@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 
 from tests.marathon_double import MarathonApiDouble
-
-from .flock_helpers import Federation
+from tests.support.flock import Federation
 
 pytestmark = [pytest.mark.docker]
 

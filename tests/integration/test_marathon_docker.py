@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import missing
+from tests.support.prerequisites import missing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.integration.test_marathon_app_module import MODULE, app_task, run_playbook

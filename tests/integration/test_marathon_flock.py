@@ -21,8 +21,7 @@ from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_appde
 
 from tests.marathon_double import MarathonApiDouble
 from tests.marathon_double.docker_tasks import run_spec
-
-from .flock_helpers import Federation
+from tests.support.flock import Federation
 
 # Unique per process, so two test runs on one engine leave each other's pools alone.
 NAME = f"cftest-marathon-{os.getpid()}"

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from .flock_helpers import RUNS, Federation, PlaybookRun, Submitter
+from tests.support.flock import RUNS, Federation, PlaybookRun, Submitter
 
 pytestmark = [pytest.mark.docker]
 

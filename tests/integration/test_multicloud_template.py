@@ -41,9 +41,8 @@ import pytest
 import yaml
 
 from tests.marathon_double import MarathonApiDouble
-
-from .flock_helpers import BIN, REPO, Federation, PlaybookRun
-from .host_clouds import HostClouds, sh
+from tests.support.flock import BIN, REPO, Federation, PlaybookRun
+from tests.support.host_clouds import HostClouds, sh
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

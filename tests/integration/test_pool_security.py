@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from .flock_helpers import Federation, Submitter
+from tests.support.flock import Federation, Submitter
 
 pytestmark = [pytest.mark.docker]
 

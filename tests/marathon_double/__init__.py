@@ -9,19 +9,15 @@ or standalone: ``python -m tests.marathon_double --port 8080 --version 1.4.3 [--
 """
 
 from .docker_tasks import DOUBLE_LABEL, DockerTaskLauncher, LaunchError, run_spec
-from .helpers import REPO_ROOT, collections_env, ensure_collection_link
 from .schema import validation_errors
 from .server import MarathonApiDouble, RecordedRequest
 
 __all__ = [
     "DOUBLE_LABEL",
-    "REPO_ROOT",
     "DockerTaskLauncher",
     "LaunchError",
     "MarathonApiDouble",
     "RecordedRequest",
-    "collections_env",
-    "ensure_collection_link",
     "run_spec",
     "validation_errors",
 ]

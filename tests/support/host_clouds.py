@@ -19,7 +19,7 @@ from typing import Any
 
 from tests.marathon_double import MarathonApiDouble
 
-from .flock_helpers import REPO
+from .collection import REPO
 
 SYSTEMD_IMAGE = "cfmol-systemd:trixie"
 # The host containers' flags, as extensions/molecule/_shared/create.yml starts them (see DEVELOPERS.md).

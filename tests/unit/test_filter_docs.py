@@ -15,9 +15,9 @@ import pytest
 import yaml
 from ansible_collections.cloudflock.htcondor.plugins.filter import credentials, flock  # importable: conftest.py
 
-from tests.marathon_double import REPO_ROOT, collections_env
+from tests.support import REPO, collections_env
 
-FILTER_DIR = REPO_ROOT / "plugins" / "filter"
+FILTER_DIR = REPO / "plugins" / "filter"
 FILTERS: dict[str, Any] = {**flock.FilterModule().filters(), **credentials.FilterModule().filters()}
 ANSIBLE_DOC = str(Path(sys.executable).parent / "ansible-doc")
 

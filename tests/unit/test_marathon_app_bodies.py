@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.marathon_double import MarathonApiDouble, ensure_collection_link
+from tests.marathon_double import MarathonApiDouble
 from tests.marathon_double.seed import seed_app_options
+from tests.support import ensure_collection_link
 
 ensure_collection_link()
 from ansible.module_utils.testing import patch_module_args

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.marathon_double import ensure_collection_link, validation_errors
+from tests.marathon_double import validation_errors
 from tests.marathon_double.seed import seed_app_options, seed_container_ids
+from tests.support import ensure_collection_link
 
 ensure_collection_link()
 from ansible_collections.cloudflock.htcondor.plugins.module_utils import marathon_appdef as ad

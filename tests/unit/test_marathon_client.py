@@ -14,7 +14,8 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.marathon_double import MarathonApiDouble, ensure_collection_link
+from tests.marathon_double import MarathonApiDouble
+from tests.support import ensure_collection_link
 
 ensure_collection_link()
 from ansible_collections.cloudflock.htcondor.plugins.module_utils import marathon_appdef as ad

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.marathon_double import ensure_collection_link
+from tests.support import ensure_collection_link
 
 ensure_collection_link()
 from ansible_collections.cloudflock.htcondor.plugins.doc_fragments.marathon import ModuleDocFragment

@@ -28,7 +28,7 @@ from ansible_collections.cloudflock.htcondor.plugins.module_utils.run_report imp
     write_report,
 )
 
-from tests.conftest import missing
+from tests.support.prerequisites import missing
 
 SUBMITTED = 1_795_594_804.0
 # chunk, pool, slot, start, end (seconds after submission)
