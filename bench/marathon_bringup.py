@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ sys.path.insert(0, str(REPO))
 from tests.marathon_double import MarathonApiDouble
 from tests.marathon_double.seed import seed_app_options
 from tests.support import collections_env, ensure_collection_link
+from tests.support.playbook import ansible_playbook
 
 SEED_SLEEP_S = 10.0
 MODULE = "cloudflock.htcondor.marathon_app"
@@ -61,15 +61,14 @@ def run_module(url: str, tasks: list[dict[str, Any]]) -> float:
         path.write_text(json.dumps(play))
         env = collections_env()
         env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
-        command = [
-            str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-            "-e", f"ansible_python_interpreter={sys.executable}", "-e", f"url={url}", str(path),
-        ]  # fmt: skip
         started = time.monotonic()
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=REPO)
+        done = ansible_playbook(
+            "-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
+            "-e", f"url={url}", str(path), env=env,
+        )  # fmt: skip
         elapsed = time.monotonic() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"ansible-playbook failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr}")
+    if done.rc != 0:
+        raise RuntimeError(f"ansible-playbook failed ({done.rc}): {done.stdout[-2000:]}{done.stderr}")
     return elapsed
 
 

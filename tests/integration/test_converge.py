@@ -23,7 +23,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.flock import REPO, Federation, PlaybookRun, Submitter
+from tests.support import REPO
+from tests.support.flock import Federation, Submitter
+from tests.support.playbook import PlaybookRun
 
 pytestmark = [pytest.mark.docker]
 

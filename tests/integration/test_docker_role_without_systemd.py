@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.flock import BIN, REPO, PlaybookRun
+from tests.support import REPO
 from tests.support.host_clouds import HOST_FLAGS, SYSTEMD_IMAGE
+from tests.support.playbook import PlaybookRun, ansible_playbook
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -63,13 +64,8 @@ def host(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Itera
 
 
 def apply_role(root: Path, daemon_options: dict[str, str]) -> PlaybookRun:
-    done = subprocess.run(
-        [str(BIN / "ansible-playbook"), str(root / "docker.yml"), "-i", str(root / "hosts.yml"),
-         "-e", json.dumps({"docker_daemon_options": daemon_options})],
-        cwd=REPO, env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"},
-        capture_output=True, text=True, check=False, timeout=900,
-    )
-    return PlaybookRun(done.returncode, done.stdout + done.stderr)
+    return ansible_playbook(str(root / "docker.yml"), "-i", str(root / "hosts.yml"),
+                            "-e", json.dumps({"docker_daemon_options": daemon_options}), timeout=900)
 
 
 def result(run: PlaybookRun, header: str) -> str | None:

@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.flock import RUNS, Federation, PlaybookRun, Submitter
+from tests.support.flock import RUNS, Federation, Submitter
+from tests.support.playbook import PlaybookRun
 
 pytestmark = [pytest.mark.docker]
 

@@ -41,8 +41,10 @@ import pytest
 import yaml
 
 from tests.marathon_double import MarathonApiDouble
-from tests.support.flock import BIN, REPO, Federation, PlaybookRun
+from tests.support import BIN, REPO
+from tests.support.flock import Federation
 from tests.support.host_clouds import HostClouds, sh
+from tests.support.playbook import PlaybookRun, ansible_playbook
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -148,11 +150,8 @@ def playbook(name: str, copy: Path, workdir: Path, password_file: Path, *args: s
     """ansible-playbook cloudflock.htcondor.NAME as a user runs it: from workdir, without this repository's
     ansible.cfg, the collection found on ANSIBLE_COLLECTIONS_PATH."""
     env = {key: value for key, value in os.environ.items() if key != "ANSIBLE_CONFIG"}
-    env.update({"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
-    command = [str(BIN / "ansible-playbook"), f"cloudflock.htcondor.{name}", "-i", str(copy),
-               "--vault-password-file", str(password_file), *args]
-    done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False, timeout=1800)
-    return PlaybookRun(done.returncode, done.stdout + done.stderr)
+    return ansible_playbook(f"cloudflock.htcondor.{name}", "-i", str(copy), "--vault-password-file",
+                            str(password_file), *args, cwd=workdir, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,7 @@ validate.yml assert before any task that changes something), with nothing report
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,10 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = ROOT / ".venv" / "bin"
-COLLECTIONS = ROOT / ".collections"
-LINK = COLLECTIONS / "ansible_collections" / "cloudflock" / "htcondor"
+from tests.support import BIN, REPO, collections_env
+from tests.support.playbook import PlaybookRun, ansible_playbook
 
 # Valid input for each role; each case changes one variable.
 BASE: dict[str, dict[str, Any]] = {
@@ -82,9 +78,6 @@ def _inventory(hosts: list[str]) -> dict[str, Any]:
 
 def _run_role(tmp_path: Path, role: str, role_vars: dict[str, Any], hosts: list[str] | None = None) -> dict[str, Any]:
     """Run the role in check mode with the json callback; return the parsed report."""
-    if not LINK.exists():
-        LINK.parent.mkdir(parents=True, exist_ok=True)
-        LINK.symlink_to(Path("../../.."))
     hosts = hosts or ["localhost"]
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(_inventory(hosts)))
     play = [{
@@ -98,22 +91,17 @@ def _run_role(tmp_path: Path, role: str, role_vars: dict[str, Any], hosts: list[
         }],
     }]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
-    env = dict(os.environ)
+    env = collections_env()
     env.update({
-        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
         "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
         "ANSIBLE_LOCALHOST_WARNING": "false",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
         "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     })
-    proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "--check", "-i", "inventory.yml", "play.yml"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert proc.stdout.strip(), f"no report from ansible-playbook (rc {proc.returncode}): {proc.stderr}"
-    report = json.loads(proc.stdout[proc.stdout.index("{"):])
-    report["rc"] = proc.returncode
+    run = ansible_playbook("--check", "-i", "inventory.yml", "play.yml", cwd=tmp_path, env=env, timeout=300)
+    report = run.report()
+    report["rc"] = run.rc
     return report
 
 
@@ -193,8 +181,8 @@ ROLES = sorted(BASE)
 @pytest.mark.parametrize("role", ROLES)
 def test_defaults_match_the_argument_spec(role: str) -> None:
     """Every default is declared in the main entry point, and every optional option has a default."""
-    defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
-    spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
+    defaults = yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text())
+    spec = yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())
     options = spec["argument_specs"]["main"]["options"]
     optional = {name for name, option in options.items() if not option.get("required")}
     required = {name for name, option in options.items() if option.get("required")}
@@ -203,15 +191,9 @@ def test_defaults_match_the_argument_spec(role: str) -> None:
     assert all(name.startswith(f"{role}_") for name in options)
 
 
-def _run_playbook(tmp_path: Path, playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.update({"ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS), "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-                "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
-    return subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", str(ROOT / "inventory" / "multicloud"),
-         str(ROOT / "playbooks" / playbook), *extra],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
+def _run_playbook(tmp_path: Path, playbook: str, *extra: str) -> PlaybookRun:
+    return ansible_playbook("-i", str(REPO / "inventory" / "multicloud"), str(REPO / "playbooks" / playbook), *extra,
+                            cwd=tmp_path, env=collections_env(), timeout=300)
 
 
 @pytest.mark.parametrize(("playbook", "extra", "words"), [
@@ -224,8 +206,8 @@ def test_peer_and_teardown_playbooks_ask_explicitly(tmp_path: Path, playbook: st
                                                     words: str) -> None:
     """Without the peer (or the confirmation) the playbook stops on localhost before any remote play."""
     proc = _run_playbook(tmp_path, playbook, *extra)
-    output = " ".join((proc.stdout + proc.stderr).split())
-    assert proc.returncode != 0
+    output = " ".join(proc.output.split())
+    assert proc.rc != 0
     assert words in output, output[-2000:]
     # The multi-cloud hosts are not reachable from here: no play may have tried them.
     assert "UNREACHABLE" not in output and "chi-master" not in output.split("PLAY RECAP")[-1]

@@ -27,10 +27,11 @@ import pytest
 import yaml
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.image_inputs import collection_version, images_tag
 
+from tests.support import BIN, REPO
+from tests.support.playbook import PlaybookRun, ansible_playbook
+
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 NAME = f"cfuser-{os.getpid()}"
 PREFIX = f"10.86.{os.getpid() % 250}"
 
@@ -54,13 +55,11 @@ class User:
         return subprocess.run(list(argv), cwd=self.work, env=self.env, capture_output=True, text=True,
                               check=False, timeout=timeout)
 
-    def playbook(self, name: str, *args: str, extra: dict[str, Any] | None = None) -> subprocess.CompletedProcess[str]:
-        command = [str(BIN / "ansible-playbook"), f"cloudflock.htcondor.{name}", "-i", str(self.inventory), *args]
+    def playbook(self, name: str, *args: str, extra: dict[str, Any] | None = None) -> PlaybookRun:
         if extra:
-            command += ["-e", json.dumps(extra)]
-        done = self.run(*command)
-        done.output = done.stdout + done.stderr  # type: ignore[attr-defined]
-        return done
+            args = (*args, "-e", json.dumps(extra))
+        return ansible_playbook(f"cloudflock.htcondor.{name}", "-i", str(self.inventory), *args, cwd=self.work,
+                                env=self.env)
 
     def containers(self, deployment: str = NAME) -> list[str]:
         out = subprocess.run(["docker", "ps", "-a", "--filter", f"label=cloudflock.deployment={deployment}",
@@ -112,7 +111,7 @@ def user(tmp_path_factory: pytest.TempPathFactory):
     spec_file.write_text(yaml.safe_dump(spec))
     yield user
     down = user.playbook("teardown")
-    assert down.returncode == 0, down.output[-4000:]
+    assert down.rc == 0, down.output[-4000:]
     assert user.containers() == []
 
 
@@ -124,14 +123,14 @@ def test_the_installed_collection_builds_the_same_images_as_the_checkout(user: U
 
 def test_site_then_kinc_on_the_users_own_gem(user: User) -> None:
     site = user.playbook("site")
-    assert site.returncode == 0, site.output[-4000:]
+    assert site.rc == 0, site.output[-4000:]
 
     gem = user.data / "my experiment.gem"
     write_gem(gem)
     before = (gem.read_bytes(), gem.stat().st_mtime_ns)
     run = user.playbook("kinc", extra={"kinc_gem": str(gem), "kinc_corrmethod": "spearman", "kinc_threshold": 0.8,
                                        "kinc_minsamp": 25, "kinc_jobs": 4})
-    assert run.returncode == 0, run.output[-4000:]
+    assert run.rc == 0, run.output[-4000:]
     assert (gem.read_bytes(), gem.stat().st_mtime_ns) == before, "the GEM was modified"
 
     run_id = re.search(r"\"?run_id\"?: \"?(kinc-[0-9a-f-]+)", run.output).group(1)
@@ -188,12 +187,12 @@ def _wait_for(user: User, run_id: str, what: str, until, timeout: float = 300) -
 
 def test_a_detached_run_is_followed_and_resumed_after_a_submitter_restart(user: User) -> None:
     start = user.playbook("kinc", extra={"kinc_wait": False, "kinc_test_jobs": 8, "kinc_test_job_seconds": 8})
-    assert start.returncode == 0, start.output[-4000:]
+    assert start.rc == 0, start.output[-4000:]
     run_id = _started(start.output)
     assert not (user.work / "results" / run_id).exists(), "a detached run fetched results"
 
     shown = user.playbook("kinc_status", extra={"kinc_run_id": run_id})
-    assert shown.returncode == 0, shown.output[-4000:]
+    assert shown.rc == 0, shown.output[-4000:]
     assert re.search(rf"{run_id}: (running|done)", shown.output), shown.output[-3000:]
     assert re.search(r"jobs: \d/8 done", shown.output), shown.output[-3000:]
 
@@ -203,7 +202,7 @@ def test_a_detached_run_is_followed_and_resumed_after_a_submitter_restart(user: 
 
     # kinc_resume with no run named takes the newest run, this one.
     resumed = user.playbook("kinc_resume")
-    assert resumed.returncode == 0, resumed.output[-4000:]
+    assert resumed.rc == 0, resumed.output[-4000:]
     assert f"Run {run_id}" in resumed.output
     summary = json.loads((user.work / "results" / run_id / "summary.json").read_text())
     assert summary["jobs_done"] == 8 and set(summary["jobs_by_pool"]) == {"executor1", "executor2"}
@@ -211,7 +210,7 @@ def test_a_detached_run_is_followed_and_resumed_after_a_submitter_restart(user: 
 
 def test_a_stopped_run_resumes_from_its_rescue_dag(user: User) -> None:
     start = user.playbook("kinc", extra={"kinc_wait": False, "kinc_test_jobs": 8, "kinc_test_job_seconds": 4})
-    assert start.returncode == 0, start.output[-4000:]
+    assert start.rc == 0, start.output[-4000:]
     run_id = _started(start.output)
     status = _wait_for(user, run_id, "finished job", lambda s: s["jobs_done"] >= 2)
     removed = subprocess.run(["docker", "exec", "-u", "condor_pool", f"{NAME}-submitter", "condor_rm",
@@ -226,7 +225,7 @@ def test_a_stopped_run_resumes_from_its_rescue_dag(user: User) -> None:
         time.sleep(1)
 
     resumed = user.playbook("kinc_resume", extra={"kinc_run_id": run_id})
-    assert resumed.returncode == 0, resumed.output[-4000:]
+    assert resumed.rc == 0, resumed.output[-4000:]
     assert re.search(rf"Run {run_id} had stopped: resumed from run\.dag\.rescue\d{{3}}", resumed.output), \
         resumed.output[-4000:]
     summary = json.loads((user.work / "results" / run_id / "summary.json").read_text())
@@ -250,7 +249,7 @@ def test_bad_input_is_refused_before_anything_starts(user: User, case: str, extr
         extra = {**extra, "kinc_gem": str(user.data / extra["kinc_gem"])}
     deployment = f"{NAME}-bad"
     run = user.playbook("kinc", extra={**extra, "flock_deployment": deployment})
-    assert run.returncode != 0, case
+    assert run.rc != 0, case
     assert re.search(expected, run.output), run.output[-3000:]
     # The check failed before the flock role began: no key, network or container of the deployment.
     assert "TASK [cloudflock.htcondor.flock" not in run.output, run.output[-3000:]

@@ -4,53 +4,23 @@ layout of clusters and hosts, under its own deployment name, network and address
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.image_inputs import images_tag
 
-REPO = Path(__file__).resolve().parents[2]
+from .collection import REPO
+from .playbook import PlaybookRun, ansible_playbook
 
 
 def _version() -> str:
     return str(yaml.safe_load((REPO / "galaxy.yml").read_text())["version"])
 
-
-BIN = Path(sys.executable).parent
-
-
-@dataclass
-class PlaybookRun:
-    rc: int
-    output: str
-
-    @property
-    def recaps(self) -> dict[str, dict[str, int]]:
-        """The PLAY RECAP counters of every host."""
-        _, found, recap = self.output.rpartition("PLAY RECAP")
-        assert found, f"no PLAY RECAP in output:\n{self.output[-3000:]}"
-        return {
-            host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counters)}
-            for host, counters in re.findall(r"^(\S+)\s*:\s*(ok=.*)$", recap, flags=re.M)
-        }
-
-    @property
-    def recap(self) -> dict[str, int]:
-        """The PLAY RECAP counters summed over all hosts."""
-        total: dict[str, int] = {}
-        for counters in self.recaps.values():
-            for key, value in counters.items():
-                total[key] = total.get(key, 0) + value
-        assert total, f"no host in PLAY RECAP:\n{self.output[-3000:]}"
-        return total
 
 
 class Federation:
@@ -95,13 +65,9 @@ class Federation:
         (self.inventory / "group_vars/all/flock.yml").write_text(yaml.safe_dump(local))
 
     def playbook(self, playbook: str, *args: str, extra: dict[str, Any] | None = None) -> PlaybookRun:
-        command = [str(BIN / "ansible-playbook"), str(REPO / playbook), "-i", str(self.inventory), *args]
         if extra:
-            command += ["-e", json.dumps(extra)]
-        env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
-        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False,
-                              timeout=1800)
-        return PlaybookRun(done.returncode, done.stdout + done.stderr)
+            args = (*args, "-e", json.dumps(extra))
+        return ansible_playbook(str(REPO / playbook), "-i", str(self.inventory), *args)
 
     def summary(self, run: PlaybookRun) -> dict[str, Any]:
         match = re.search(r"run_id: (kinc-\S+)", run.output)

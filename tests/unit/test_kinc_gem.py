@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.kinc_gem import GemError, check_gem
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO
+from tests.support.playbook import ansible_playbook
+
 MODULE = REPO / "plugins" / "module_utils" / "kinc_gem.py"
-BIN = Path(sys.executable).parent
 HEADER = "s1\ts2\ts3\n"
 GOOD = HEADER + "g1\t1\tNA\t3\ng2\t-1e3\t.5\tinf\n"
 
@@ -346,13 +347,12 @@ def test_the_action_through_ansible_playbook(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     extra = json.dumps({"good": str(good), "bad": str(bad), "out": str(out),
                         "ansible_python_interpreter": sys.executable})
-    done = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook), "-e", extra],
-        capture_output=True, text=True, check=False, cwd=REPO,
+    done = ansible_playbook(
+        "-i", "localhost,", str(playbook), "-e", extra,
         env={**os.environ, "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
              "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"},
     )
-    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.rc == 2, done.output
     results = json.loads(out.read_text())
     expected = {"path": str(good), "sha256": hashlib.sha256(GOOD.encode()).hexdigest(), "genes": 2,
                 "samples": 3, "missing": 1, "size": len(GOOD)}
