@@ -36,6 +36,7 @@ CODE_OUTLIER = ord("7")
 CODE_MISSING = ord("9")
 _BLOCK_ELEMENTS = 1 << 16  # pairs x samples per block: the arrays of a block stay in cache
 _TUKEY = np.float32(1.5)
+_ROW_PAIRS = 128  # runs of one gene at least this long go by SimilarityEngine.row
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,22 @@ def masked_pearson(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray
     return _pearson_of_zeroed(np.where(keep, a, 0.0), np.where(keep, b, 0.0), keep)
 
 
-def _pearson_of_zeroed(ac: np.ndarray, bc: np.ndarray, keep: np.ndarray) -> np.ndarray:
+def kept_counts(keep: np.ndarray) -> np.ndarray:
+    """keep.sum(axis=1) as int64; with fewer than 256 columns summed as bytes, several times faster."""
+    if keep.dtype == np.bool_ and keep.shape[1] < 256 and keep.flags.c_contiguous:
+        return np.einsum("ij->i", keep.view(np.uint8)).astype(np.int64)
+    return keep.sum(axis=1).astype(np.int64)
+
+
+def _pearson_of_zeroed(
+    ac: np.ndarray, bc: np.ndarray, keep: np.ndarray, n: np.ndarray | None = None
+) -> np.ndarray:
     """Pearson r per row over the kept columns of float64 rows that are zero (of either sign) elsewhere;
     ``ac`` and ``bc`` are overwritten. A zero's sign changes no sum that is not zero itself, so the
-    sums, means and r are those of rows with +0 outside ``keep``."""
-    n = keep.sum(axis=1)
+    sums, means and r are those of rows with +0 outside ``keep`` (bool, or 0.0/1.0 floats: the same
+    products). ``n``: the kept count per row, when known."""
+    if n is None:
+        n = kept_counts(keep)
     with np.errstate(invalid="ignore", divide="ignore"):
         for rows in (ac, bc):
             rows -= (rows.sum(axis=1) / n)[:, None]  # centre, then zero the columns not kept again
@@ -148,6 +160,16 @@ def tukey_fences(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.
 
 def _inside(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return ~((values < low[:, None]) | (values > high[:, None]))
+
+
+def _doubled_without_ties(in_order: np.ndarray) -> np.ndarray:
+    """Doubled ranks along rows of kept flags in a tie-free gene's sorted order: one more than twice
+    the kept ones before, plus the sample's own flag (2 * inclusive count - flag + 1)."""
+    doubled = np.cumsum(in_order, axis=1, dtype=np.int32)
+    doubled *= 2
+    doubled -= in_order
+    doubled += 1
+    return doubled
 
 
 # --------------------------------------------------------------------------------- the engine
@@ -230,6 +252,7 @@ class SimilarityEngine:
         self.tie_start = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
         last = np.where(ends, position, samples - 1)[:, ::-1]
         self.tie_end = np.minimum.accumulate(last, axis=1)[:, ::-1] + 1
+        self.tie_free = (self.tie_end == position + 1).all(axis=1)  # every run of one value is one sample
 
     def _doubled_ranks(self, genes: np.ndarray, kept: np.ndarray) -> np.ndarray:
         """Twice the average rank (ties averaged) of each row's kept samples among the kept ones, in
@@ -238,13 +261,17 @@ class SimilarityEngine:
         gene's own sorted order, so no sort per pair."""
         rows, samples = kept.shape
         row = np.arange(rows)[:, None]
-        counts = np.zeros((rows, samples + 1), dtype=np.int32)
-        in_order = kept.ravel()[self.rank_order[genes] + row * samples]
-        np.cumsum(in_order, axis=1, out=counts[:, 1:])
-        flat = counts.ravel()
-        base = row * (samples + 1)
-        doubled = flat[self.tie_start[genes] + base] + flat[self.tie_end[genes] + base] + 1
-        return doubled.ravel()[self.rank_position[genes] + row * samples]
+        offset = row * samples
+        in_order = kept.ravel()[self.rank_order[genes] + offset]
+        if self.tie_free[genes].all():
+            doubled = _doubled_without_ties(in_order)
+        else:
+            counts = np.zeros((rows, samples + 1), dtype=np.int32)
+            np.cumsum(in_order, axis=1, out=counts[:, 1:])
+            flat = counts.ravel()
+            base = row * (samples + 1)
+            doubled = flat[self.tie_start[genes] + base] + flat[self.tie_end[genes] + base] + 1
+        return doubled.ravel()[self.rank_position[genes] + offset]
 
     def _spearman(self, xs: np.ndarray, ys: np.ndarray, kept: np.ndarray) -> np.ndarray:
         """Spearman r over each pair's kept samples, in exact integer arithmetic.
@@ -252,15 +279,22 @@ class SimilarityEngine:
         With doubled ranks A, B over n kept samples (their mean is n + 1), the centred sums are
         sum(A*B) - n(n+1)^2 and the like: integers, so exactly 4 times the sums of centred ranks that
         Pearson on the ranks forms, and r = sab / sqrt(saa * sbb) is the same float64 value."""
-        a = self._doubled_ranks(xs, kept).astype(np.float64)
-        b = self._doubled_ranks(ys, kept).astype(np.float64)
-        a *= kept
-        b *= kept
-        n = kept.sum(axis=1).astype(np.float64)
+        return self._spearman_of_doubled(self._doubled_ranks(xs, kept), self._doubled_ranks(ys, kept), kept)
+
+    def _spearman_of_doubled(self, a: np.ndarray, b: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        # Every product and partial sum is an integer of at most samples * (2 samples)^2: float32 holds
+        # them exactly below 2^24 (samples <= 161), in any order of summing; float64 beyond.
+        dtype = np.float32 if 4 * self.samples**3 < 1 << 24 else np.float64
+        weight = kept.astype(dtype)
+        a = a.astype(dtype)
+        b = b.astype(dtype)
+        a *= weight
+        b *= weight
+        n = kept_counts(kept).astype(np.float64)
         mean_square = n * (n + 1.0) ** 2
-        sab = np.einsum("ij,ij->i", a, b) - mean_square
-        saa = np.einsum("ij,ij->i", a, a) - mean_square
-        sbb = np.einsum("ij,ij->i", b, b) - mean_square
+        sab = np.einsum("ij,ij->i", a, b).astype(np.float64) - mean_square
+        saa = np.einsum("ij,ij->i", a, a).astype(np.float64) - mean_square
+        sbb = np.einsum("ij,ij->i", b, b).astype(np.float64) - mean_square
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.clip(sab / np.sqrt(saa * sbb), -1.0, 1.0)
 
@@ -306,10 +340,85 @@ class SimilarityEngine:
             codes[where] = self._codes(xs[other[hits]], ys[other[hits]], kept[hits])
         return PairResult(xs[keep], ys[keep], r32[keep], codes)
 
+    # ------------------------------------------------------------- one gene against a run of others
+
+    def row(self, x: int, y0: int, y1: int) -> PairResult:
+        """Evaluate pairs (x, y) for y0 <= y < y1, as ``block`` does, bit for bit: x's rows are one
+        broadcast row and the others' a slice, so most per-pair gathers go."""
+        p = self.params
+        ys = np.arange(y0, y1)
+        valid = self.in_range[x] & self.in_range[y0:y1]
+        if not p.preout:
+            kept = valid
+        else:
+            kept = self.inlier[x] & self.inlier[y0:y1]
+            partial = slice(None) if not self.complete[x] else np.flatnonzero(~self.complete[y0:y1])
+            b, v = self.values[y0:y1][partial], valid[partial]
+            a = np.broadcast_to(self.values[x], v.shape)
+            if b.shape[0]:
+                with np.errstate(invalid="ignore"):
+                    kept[partial] = v & _inside(a, *tukey_fences(a, v)) & _inside(b, *tukey_fences(b, v))
+        n = kept_counts(kept)
+        r = np.full(ys.size, np.nan)
+        clean = self.clean[y0:y1] & self.clean[x]
+        c = np.flatnonzero(clean)
+        if c.size:
+            own = np.repeat(self.standard[x][None, :], c.size, axis=0)  # contiguous, as block's gather
+            r[c] = np.clip(np.einsum("ij,ij->i", own, self.standard[y0 + c]), -1.0, 1.0)
+        enough = np.flatnonzero(~clean & (n >= p.minsamp))
+        if enough.size:
+            r[enough] = self._row_correlate(x, y0 + enough, kept[enough])
+        r32 = r.astype(np.float32)
+        with np.errstate(invalid="ignore"):
+            stored = (n >= p.minsamp) & (np.abs(r32) >= self.min_r) & (np.abs(r32) <= self.max_r)
+        keep = np.flatnonzero(stored)
+        codes = np.full((keep.size, self.samples), CODE_USED, dtype=np.uint8)
+        hits = np.flatnonzero(stored & ~clean)
+        if hits.size:
+            where = np.searchsorted(keep, hits)
+            codes[where] = self._codes(np.full(hits.size, x), y0 + hits, kept[hits])
+        return PairResult(np.full(keep.size, x, dtype=np.int64), ys[keep], r32[keep], codes)
+
+    def _row_correlate(self, x: int, ys: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        if self.params.corrmethod == "spearman":
+            a = self._row_doubled_ranks(x, kept)
+            b = self._doubled_ranks(ys, kept)
+            return self._spearman_of_doubled(a, b, kept)
+        b = self.zeroed[ys]
+        if self.infinite:
+            return masked_pearson(self.zeroed[x][None, :], b, kept)
+        weight = kept.astype(np.float64)  # converted once, not at each of the four products
+        a = np.repeat(self.zeroed[x][None, :], ys.size, axis=0)
+        a *= weight
+        b *= weight
+        return _pearson_of_zeroed(a, b, weight, kept_counts(kept))
+
+    def _row_doubled_ranks(self, gene: int, kept: np.ndarray) -> np.ndarray:
+        """``_doubled_ranks`` of one gene against many masks: its orders are column permutations."""
+        rows, samples = kept.shape
+        in_order = kept[:, self.rank_order[gene]]
+        if self.tie_free[gene]:
+            doubled = _doubled_without_ties(in_order)
+        else:
+            counts = np.zeros((rows, samples + 1), dtype=np.int32)
+            np.cumsum(in_order, axis=1, out=counts[:, 1:])
+            doubled = counts[:, self.tie_start[gene]] + counts[:, self.tie_end[gene]] + 1
+        return doubled[:, self.rank_position[gene]]
+
     def run(self, start: int, end: int) -> Iterator[PairResult]:
-        for lo in range(start, end, self.block_pairs):
-            xs, ys = pair_coords(lo, min(end, lo + self.block_pairs))
-            yield self.block(xs, ys)
+        """Pairs start..end-1 in order: the genes with fewer than _ROW_PAIRS pairs in blocks of pairs,
+        then each gene's run of pairs (in pieces of block_pairs) by ``row``."""
+        step = self.block_pairs
+        rows_from = pair_count(_ROW_PAIRS) if step >= _ROW_PAIRS else end
+        for lo in range(start, min(end, rows_from), step):
+            yield self.block(*pair_coords(lo, min(end, rows_from, lo + step)))
+        lo = max(start, rows_from)
+        while lo < end:
+            x = int(pair_coords(lo, lo + 1)[0][0])
+            first = x * (x - 1) // 2
+            hi = min(end, first + x, lo + step)
+            yield self.row(x, lo - first, hi - first)
+            lo = hi
 
 
 # ------------------------------------------------------------------------------------- output
