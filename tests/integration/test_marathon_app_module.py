@@ -7,7 +7,6 @@ task results and on the double's request log (what was, and was not, sent).
 from __future__ import annotations
 
 import datetime
-import json
 import re
 import socket
 import subprocess
@@ -22,58 +21,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.marathon_double import MarathonApiDouble
 from tests.marathon_double.seed import seed_app_options, seed_container_ids
-from tests.support import REPO as REPO_ROOT
 from tests.support import collections_env
+from tests.support.marathon_app_play import MODULE, app_task, run_playbook, run_playbook_tasks
 
-MODULE = "cloudflock.htcondor.marathon_app"
 SEED_IPS = {"submitter": "172.16.0.1", "runner1": "172.16.0.2", "runner2": "172.16.0.3"}
 VERSIONS = ["1.4.3", "1.10.17"]
-
-
-def playbook(url: str, tasks: list[dict[str, Any]], **defaults: Any) -> list[dict[str, Any]]:
-    group_defaults = {"marathon_url": url, "poll_interval": 0.05, "retry_delay": 0.05, "wait_timeout": 60}
-    group_defaults.update(defaults)
-    return [
-        {
-            "name": "Exercise marathon_app",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "module_defaults": {"group/cloudflock.htcondor.marathon": group_defaults},
-            "tasks": tasks,
-        }
-    ]
-
-
-def run_playbook(
-    tmp_path: Path, url: str, tasks: list[dict[str, Any]], *args: str, **defaults: Any
-) -> list[dict[str, Any]]:
-    """Run the tasks; returns one result dict per task (loop results under ``results``)."""
-    return [task["hosts"]["localhost"] for task in run_playbook_tasks(tmp_path, url, tasks, *args, **defaults)]
-
-
-def run_playbook_tasks(
-    tmp_path: Path, url: str, tasks: list[dict[str, Any]], *args: str, **defaults: Any
-) -> list[dict[str, Any]]:
-    """Run the tasks; returns the json callback's entry of each task (``task`` with its ``duration``, ``hosts``)."""
-    path = tmp_path / "play.yml"
-    path.write_text(json.dumps(playbook(url, tasks, **defaults)))
-    env = collections_env()
-    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
-    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
-    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
-    command = [
-        str(Path(sys.executable).parent / "ansible-playbook"),
-        "-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
-        str(path), *args,
-    ]  # fmt: skip
-    done = subprocess.run(
-        command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240, check=False
-    )
-    try:
-        output = json.loads(done.stdout[done.stdout.index("\n{") if not done.stdout.startswith("{") else 0 :])
-    except ValueError as exc:
-        raise AssertionError(f"no JSON from ansible-playbook: {done.stdout}\n{done.stderr}") from exc
-    return output["plays"][0]["tasks"]
 
 
 def seed_task(name: str, *, loop: bool = True, **task_keys: Any) -> dict[str, Any]:
@@ -86,12 +38,6 @@ def seed_task(name: str, *, loop: bool = True, **task_keys: Any) -> dict[str, An
     )
     task: dict[str, Any] = {"name": name, MODULE: options}
     task["loop"] = [seed_app_options(cid) for cid in seed_container_ids()] if loop else None
-    task.update(task_keys)
-    return task
-
-
-def app_task(name: str, options: dict[str, Any], **task_keys: Any) -> dict[str, Any]:
-    task = {"name": name, MODULE: options}
     task.update(task_keys)
     return task
 

@@ -18,10 +18,10 @@ import pytest
 from tests.support.prerequisites import missing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.integration.test_marathon_app_module import MODULE, app_task, run_playbook
 from tests.marathon_double import DOUBLE_LABEL, MarathonApiDouble
 from tests.marathon_double.images import ensure_sleeper_image
 from tests.marathon_double.seed import seed_app_options, seed_container_ids
+from tests.support.marathon_app_play import MODULE, app_task, run_playbook
 
 pytestmark = pytest.mark.docker
 
