@@ -34,7 +34,7 @@ from typing import Any
 
 # The repository, for tests.support (which makes the collection importable).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.integration.test_faults import Drill, Partition, reference_outcome  # noqa: E402
+from tests.support.fault_drills import Drill, Partition, reference_outcome  # noqa: E402
 from tests.support.flock import Federation  # noqa: E402
 
 GOAL_EXTRA_MAKESPAN_S = 30.0
