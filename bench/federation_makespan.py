@@ -24,8 +24,8 @@ from typing import Any
 
 # The repository, for tests.support (which makes the collection importable).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.integration.test_federation import three_host_federation  # noqa: E402
 from tests.support.flock import Federation  # noqa: E402
+from tests.support.three_host_federation import three_host_federation  # noqa: E402
 
 
 def measure(fed: Federation, options: argparse.Namespace) -> dict[str, Any]:
