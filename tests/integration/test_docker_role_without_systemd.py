@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.support import REPO
-from tests.support.host_clouds import HOST_FLAGS, SYSTEMD_IMAGE
+from tests.support.host_clouds import HOST_FLAGS, SYSTEMD_IMAGE, sh
 from tests.support.playbook import PlaybookRun, ansible_playbook
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -29,13 +29,6 @@ HOST = f"cftest-nosysd-{os.getpid()}"
 HANDLER = "RUNNING HANDLER [cloudflock.htcondor.docker : Restart docker without systemd]"
 SYSTEMD_TASK = "TASK [cloudflock.htcondor.docker : Keep the Docker service running under systemd]"
 START_TASK = "TASK [cloudflock.htcondor.docker : Start dockerd where systemd is not PID 1]"
-
-
-def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(list(argv), capture_output=True, text=True, check=False)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return done
 
 
 def in_host(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
