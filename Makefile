@@ -39,8 +39,8 @@ unit: venv collection
 	$(BIN)/python -m pytest tests/unit images/kinc/tests -q
 
 # Two pytest-xdist workers: most of the suite waits on HTCondor, apt and containers, not on the two cores;
-# each integration module stays on one worker (tests/conftest.py). PYTEST_PARALLEL= runs it in one process.
-PYTEST_PARALLEL ?= -n 2 --dist loadgroup --no-loadscope-reorder
+# each test module stays on one worker, the longest first (tests/conftest.py). PYTEST_PARALLEL= runs one process.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile --no-loadscope-reorder
 
 # The whole suite: Docker installed and started (by the docker role), the images built, then every test;
 # CLOUDFLOCK_REQUIRE_DOCKER=1 makes a missing engine a failure, never a skip.

@@ -32,10 +32,10 @@ def docker_engine() -> None:
         missing("no Docker engine answers `docker info`")
 
 
-# Under pytest-xdist (`make test` runs two workers, --dist loadgroup) each integration module's tests stay on
-# one worker, as their module-scoped deployments expect, and the modules that take longest are handed out
-# first so that the two workers finish together. Every module's deployment has names and addresses of its own
-# (the worker's pid in them), so two modules can run side by side.
+# Under pytest-xdist (`make test` runs two workers, --dist loadfile) each module's tests stay on one worker, as
+# their module-scoped deployments expect, and the modules that take longest are handed out first so that the
+# two workers finish together. Every module's deployment has names and addresses of its own (the worker's pid
+# in them), so two modules can run side by side.
 LONGEST_FIRST = ["test_federation", "test_multicloud_template", "test_user_path", "test_faults", "test_molecule",
                  "test_marathon_flock", "test_membership", "test_pool_security", "test_local_flock",
                  "test_converge", "test_docker_role_without_systemd", "test_marathon_converge"]
@@ -52,8 +52,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("docker") and "docker_engine" not in getattr(item, "fixturenames", ()):
             item.fixturenames.insert(0, "docker_engine")
-    if config.pluginmanager.hasplugin("xdist"):
-        for item in items:
-            if "integration" in item.path.parts:
-                item.add_marker(pytest.mark.xdist_group(item.path.stem))
-        items.sort(key=_rank)  # stable: within a module, the order of its file
+    items.sort(key=_rank)  # stable: within a module, the order of its file
