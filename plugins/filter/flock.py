@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_options import app_id_in_group
 
 
 def docker_ports(ports: list[dict[str, Any]]) -> list[str]:
@@ -20,6 +21,11 @@ def docker_ports(ports: list[dict[str, Any]]) -> list[str]:
         for protocol in str(port.get("protocol", "tcp")).split(","):
             published.append(f"{port['host_port']}:{port['container_port']}/{protocol.strip()}")
     return published
+
+
+def marathon_app_id(group: str, pool: str) -> str:
+    """The Marathon app id of a pool in the deployment's app group (the one rule marathon_app_info joins by)."""
+    return app_id_in_group(group, pool)
 
 
 def stringify(mapping: dict[str, Any]) -> dict[str, str]:
@@ -121,4 +127,4 @@ def _app_role(app: dict[str, Any]) -> str:
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {"docker_ports": docker_ports, "stringify": stringify, "jobs_by_cluster": jobs_by_cluster,
-                "stale_pools": stale_pools}
+                "stale_pools": stale_pools, "marathon_app_id": marathon_app_id}

@@ -80,13 +80,13 @@ def parse_version(text: str) -> Version:
     return tuple(int(part) for part in match.groups(default="0"))
 
 
-def validate_app_id(app_id: Any) -> None:
+def validate_app_id(app_id: Any, field: str = "id") -> None:
     if not isinstance(app_id, str) or not app_id.strip("/ "):
-        raise AppDefError("id", app_id, "must be a non-empty string")
+        raise AppDefError(field, app_id, "must be a non-empty string")
     for segment in app_id.strip().strip("/").split("/"):
         if not _ID_SEGMENT.match(segment):
             raise AppDefError(
-                "id",
+                field,
                 app_id,
                 "is not a valid Marathon app id: each '/'-separated segment must consist of lowercase "
                 "letters, digits, dashes and dots, and must not start or end with a dash or a dot",

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_options import in_group
+
 try:
     import requests
 
@@ -238,6 +240,12 @@ class MarathonClient:
                 return None
             raise
         return payload.get("app") if isinstance(payload, dict) else None
+
+    def list_apps(self, group: str | None = None) -> list[dict[str, Any]]:
+        """The apps of GET /v2/apps with their tasks, only those under ``group`` when it is given."""
+        payload = self.request("GET", "/v2/apps", params={"embed": ["apps.tasks", "apps.counts"]})[1]
+        apps = payload.get("apps") if isinstance(payload, dict) else None
+        return [app for app in apps or [] if in_group(str(app.get("id", "")), group)]
 
     def list_deployments(self) -> list[dict[str, Any]]:
         payload = self.request("GET", "/v2/deployments")[1]

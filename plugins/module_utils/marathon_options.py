@@ -58,6 +58,20 @@ def normalize_app_id(app_id: str) -> str:
     return "/" + text.strip("/")
 
 
+def app_id_in_group(group: str | None, app_id: str) -> str:
+    """The absolute id of app ``app_id`` in ``group``: ``('/flock/', 'submitter')`` -> ``'/flock/submitter'``;
+    without a group, ``app_id`` made absolute."""
+    if not group or not str(group).strip("/ "):
+        return normalize_app_id(app_id)
+    return normalize_app_id(str(group).strip().rstrip("/") + "/" + str(app_id).strip().strip("/"))
+
+
+def in_group(app_id: str, group: str | None) -> bool:
+    """Whether the app id lies under ``group`` (every id lies under the root group)."""
+    prefix = normalize_app_id(group or "/").rstrip("/") + "/"
+    return normalize_app_id(app_id).startswith(prefix)
+
+
 def _dig(data: Any, path: str) -> Any:
     """The value at a dotted path, NOTHING when a part is missing or not a dict (such as None)."""
     for key in path.split("."):
