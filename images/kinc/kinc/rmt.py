@@ -131,13 +131,20 @@ def unfold_paces(eigens: np.ndarray, paces: np.ndarray) -> np.ndarray:
         c0 = cubic / dx
         c1 = (slope - t[:, :-1]) / dx - cubic
         c2, c3 = t[:, :-1], ky[:, :-1]
-    # e[j] lies in interval j // pace (knots sit on eigenvalues), the last interval reaching e[-1].
-    piece = np.minimum(np.arange(1, n - 1)[None, :] // paces[:, None], (knots - 2)[:, None])
-    s = e[1:-1][None, :] - np.take_along_axis(kx, piece, axis=1)
+    # e[j] lies in interval j // pace (knots sit on eigenvalues), the last interval reaching e[-1]: the
+    # points of a row are its intervals' in turn, interval 0 holding pace - 1 of them (e[0] is pinned),
+    # the last the rest, the padding none. So repeating each interval's start and coefficients that
+    # many times lines them up with e[1..n-2].
+    count = np.where(valid[:, 1:], paces[:, None], 0)
+    count[:, 0] -= 1
+    count[rows, knots - 2] = n - 1 - (knots - 2) * paces
+    pieces = np.stack([kx[:, :-1], c3, c2, c1, c0]).reshape(5, -1)
+    start, p3, p2, p1, p0 = np.repeat(pieces, count.ravel(), axis=1).reshape(5, paces.size, n - 2)
+    s = e[1:-1][None, :] - start
     s2 = s * s
-    values = np.take_along_axis(c3, piece, axis=1) + np.take_along_axis(c2, piece, axis=1) * s
-    values = values + np.take_along_axis(c1, piece, axis=1) * s2
-    values = values + np.take_along_axis(c0, piece, axis=1) * (s2 * s)
+    values = p3 + p2 * s
+    values = values + p1 * s2
+    values = values + p0 * (s2 * s)
     unfolded = np.empty((paces.size, n), dtype=np.float32)
     unfolded[:, 0], unfolded[:, -1] = 0.0, 1.0
     unfolded[:, 1:-1] = values
@@ -160,8 +167,9 @@ def spacing_chi_squares(unfolded: np.ndarray, bins: int) -> np.ndarray:
     rows, n = unfolded.shape
     spacings = (unfolded[:, 1:] - unfolded[:, :-1]) * np.float32(n)
     width, expected = _expected_counts(bins, n)
-    row, column = np.nonzero((spacings >= 0) & (spacings < HISTOGRAM_MAX))
-    index = np.minimum((spacings[row, column] / width).astype(np.int64), bins - 1) + row * bins
+    inside = (spacings >= 0) & (spacings < HISTOGRAM_MAX)
+    index = np.minimum((spacings[inside] / width).astype(np.int64), bins - 1)
+    index += np.broadcast_to(np.arange(0, rows * bins, bins)[:, None], spacings.shape)[inside]
     observed = np.bincount(index, minlength=rows * bins).reshape(rows, bins).astype(np.float64)
     return np.sum((observed - expected) ** 2 / expected, axis=1)
 
@@ -193,21 +201,25 @@ class PrunedMatrices:
     kept: with the maximum of x at least |r|, when min(|r|, maximum of y) >= t. As t falls, genes and
     entries only join, so the connected components of the matrix only grow and merge. Its eigenvalues are
     those of its components; :meth:`eigenvalues` keeps each component's and recomputes only the
-    components that changed since the previous (higher) threshold."""
+    components that changed since the previous (higher) threshold. A gene without entries is a component
+    of its own with the eigenvalue 1, so only components of two genes or more reach LAPACK. The pairs are
+    distinct (rmt reduces a pair's clusters to one value first)."""
 
     def __init__(self, genes: int, x: np.ndarray, y: np.ndarray, r: np.ndarray) -> None:
         self.genes = genes
-        magnitude = np.abs(np.asarray(r, dtype=np.float32))
+        self.x, self.y = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
+        self.r = np.asarray(r, dtype=np.float32)
+        magnitude = np.abs(self.r)
         self.maxima = np.zeros(genes, dtype=np.float32)
-        np.maximum.at(self.maxima, np.asarray(x, dtype=np.int64), magnitude)
-        order = np.argsort(-magnitude, kind="stable")
-        self.x, self.y, self.r = x[order], y[order], np.asarray(r, dtype=np.float32)[order]
-        self.negative_magnitude = -magnitude[order]
+        np.maximum.at(self.maxima, self.x, magnitude)
         self._gene_order = np.argsort(-self.maxima, kind="stable")
         self._gene_entry = -self.maxima[self._gene_order]
-        entry = np.minimum(-self.negative_magnitude, self.maxima[self.y])  # a pair's first threshold
-        self._pair_order = np.argsort(-entry, kind="stable")
+        entry = np.minimum(magnitude, self.maxima[self.y])  # a pair's first threshold
+        # Not a stable sort (ten times faster here): the pairs entering at one threshold join in one step,
+        # whatever their order.
+        self._pair_order = np.argsort(-entry)
         self._pair_entry = -entry[self._pair_order]
+        self._local = np.zeros(genes, dtype=np.int64)  # scratch: a gene's row in its component's matrix
         self._reset()
 
     def _reset(self) -> None:
@@ -216,17 +228,19 @@ class PrunedMatrices:
         self._parent: dict[int, int] = {}
         self._members: dict[int, list[int]] = {}
         self._entries: dict[int, list[int]] = {}
-        self._eigens: dict[int, np.ndarray] = {}
+        self._eigens: dict[int, np.ndarray] = {}  # float32, ascending, per component of >= 2 genes
+        self._singletons = 0  # components of one gene
 
     def build(self, threshold: np.float32) -> np.ndarray:
+        """The whole pruned matrix at ``threshold`` (float64; the lower triangle holds the entries)."""
         kept = np.flatnonzero(self.maxima >= threshold)
         position = np.full(self.genes, -1, dtype=np.int64)
         position[kept] = np.arange(kept.size)
-        count = int(np.searchsorted(self.negative_magnitude, -threshold, side="right"))
-        px, py = position[self.x[:count]], position[self.y[:count]]
+        entries = np.flatnonzero(np.abs(self.r) >= threshold)
+        px, py = position[self.x[entries]], position[self.y[entries]]
         both = (px >= 0) & (py >= 0)
         matrix = np.zeros((kept.size, kept.size), dtype=np.float64)
-        matrix[px[both], py[both]] = self.r[:count][both]
+        matrix[px[both], py[both]] = self.r[entries][both]
         np.fill_diagonal(matrix, 1.0)
         return matrix
 
@@ -240,7 +254,8 @@ class PrunedMatrices:
         return root
 
     def _advance(self, threshold: np.float32) -> set[int]:
-        """Let in the genes and entries of ``threshold``; return the components that changed."""
+        """Let in the genes and entries of ``threshold``; return the components of two genes or more
+        that changed."""
         if self._threshold is not None and threshold > self._threshold:
             self._reset()
         self._threshold = threshold
@@ -249,42 +264,46 @@ class PrunedMatrices:
         for gene in self._gene_order[self._genes_in : genes].tolist():
             self._parent[gene] = gene
             self._members[gene], self._entries[gene] = [gene], []
-            changed.add(gene)
+        self._singletons += genes - self._genes_in
         pairs = int(np.searchsorted(self._pair_entry, -threshold, side="right"))
         new = self._pair_order[self._pairs_in : pairs]
+        members, entries = self._members, self._entries
         for pair, gx, gy in zip(new.tolist(), self.x[new].tolist(), self.y[new].tolist(), strict=True):
             a, b = self._root(gx), self._root(gy)
             if a != b:
-                if len(self._members[a]) < len(self._members[b]):
+                if len(members[a]) < len(members[b]):
                     a, b = b, a
+                self._singletons -= (len(members[a]) == 1) + (len(members[b]) == 1)
                 self._parent[b] = a
-                self._members[a] += self._members.pop(b)
-                self._entries[a] += self._entries.pop(b)
+                members[a] += members.pop(b)
+                entries[a] += entries.pop(b)
                 self._eigens.pop(b, None)
                 changed.discard(b)
-            self._entries[a].append(pair)
+            entries[a].append(pair)
             changed.add(a)
         self._genes_in, self._pairs_in = genes, pairs
         return changed
 
     def _component_eigenvalues(self, root: int) -> np.ndarray:
-        genes = np.array(sorted(self._members[root]), dtype=np.int64)
-        if genes.size == 1:
-            return np.ones(1)
-        pairs = np.sort(np.array(self._entries[root], dtype=np.int64))  # the order build() assigns in
+        """Eigenvalues (ascending, float32) of a component's matrix, its genes in index order as they
+        sit in :meth:`build`'s matrix."""
+        genes = np.sort(np.array(self._members[root], dtype=np.int64))
+        pairs = np.array(self._entries[root], dtype=np.int64)
+        local = self._local
+        local[genes] = np.arange(genes.size)
         matrix = np.zeros((genes.size, genes.size), dtype=np.float64)
-        matrix[np.searchsorted(genes, self.x[pairs]), np.searchsorted(genes, self.y[pairs])] = self.r[pairs]
+        matrix[local[self.x[pairs]], local[self.y[pairs]]] = self.r[pairs]
         np.fill_diagonal(matrix, 1.0)
-        return np.linalg.eigvalsh(matrix, UPLO="L")
+        return np.linalg.eigvalsh(matrix, UPLO="L").astype(np.float32)
 
     def eigenvalues(self, threshold: np.float32) -> np.ndarray:
         """Eigenvalues (ascending, float32) of the pruned matrix at ``threshold``: those of
-        ``build(threshold)``, computed per connected component."""
+        ``build(threshold)``, computed per connected component (rounding to float32 keeps the order, so
+        rounding each component's is rounding the whole set's)."""
         for root in self._advance(threshold):
             self._eigens[root] = self._component_eigenvalues(root)
-        if not self._eigens:
-            return np.empty(0, dtype=np.float32)
-        return np.sort(np.concatenate(list(self._eigens.values()))).astype(np.float32)
+        ones = np.ones(self._singletons, dtype=np.float32)
+        return np.sort(np.concatenate([*self._eigens.values(), ones]))
 
 
 def evaluate(pruned: PrunedMatrices, threshold: np.float32, params: RmtParams) -> Step:

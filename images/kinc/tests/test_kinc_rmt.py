@@ -74,7 +74,10 @@ def plain_step(pruned: PrunedMatrices, t: np.float32, p: RmtParams) -> Step:
     unique = plain_unique(np.linalg.eigvalsh(matrix, UPLO="L").astype(np.float32), p.epsilon)
     paces = [pace for pace in range(p.minpace, p.maxpace + 1) if unique.size // pace >= 5]
     chi = None
-    if unique.size >= p.mineigens and paces:
+    if unique.size >= p.mineigens and not p.spline:  # scaled linearly onto [0, 1]
+        low, span = float(unique[0]), float(unique[-1]) - float(unique[0])
+        chi = plain_chi(((unique.astype(np.float64) - low) / span).astype(np.float32), p.bins)
+    elif unique.size >= p.mineigens and paces:
         chi = float(np.mean([plain_chi(scipy_unfold(unique, pace), p.bins) for pace in paces]))
     return Step(t, matrix.shape[0], unique.size, chi)
 
@@ -100,7 +103,7 @@ def test_unique_eigenvalues_match_the_one_by_one_rule() -> None:
     assert unique_eigenvalues(np.float32([0.5]), 1e-6).tolist() == [0.5]
 
 
-@pytest.mark.parametrize("n", [50, 57, 120, 333, 600])
+@pytest.mark.parametrize("n", [50, 57, 120, 200, 239, 333, 401, 600])
 def test_unfold_is_scipy_akima_bit_for_bit(n: int) -> None:
     rng = np.random.default_rng(n)
     eigens = np.unique(np.concatenate([rng.normal(size=n - 10), rng.uniform(0.9, 1.1, size=10)]))
@@ -174,6 +177,42 @@ def test_eigenvalues_per_component_are_those_of_the_whole_matrix() -> None:
         assert found.dtype == np.float32 and found.size == dense.size, t
         np.testing.assert_allclose(found, dense, atol=2e-6, err_msg=str(t))
     assert pruned.build(np.float32(0.3)).shape[0] > 60, "the data should keep most genes at the end"
+
+
+def test_kept_genes_without_entries_count_as_eigenvalues_of_one() -> None:
+    # Maxima: gene 2 0.8, gene 3 0.95, gene 4 0.6; gene 1 is never kept, so (2, 1) is never an entry.
+    x, y = np.array([2, 3, 4]), np.array([1, 0, 3])
+    pruned = PrunedMatrices(5, x, y, np.float32([0.8, 0.95, 0.6]))
+    assert pruned.eigenvalues(np.float32(0.99)).size == 0
+    np.testing.assert_array_equal(pruned.eigenvalues(np.float32(0.7)), np.float32([1.0, 1.0]))
+    found = pruned.eigenvalues(np.float32(0.5))  # (4, 3) joins genes 3 and 4; gene 2 stays alone
+    assert found.dtype == np.float32
+    np.testing.assert_allclose(found, [0.4, 1.0, 1.6], atol=1e-6)
+    np.testing.assert_array_equal(found, np.linalg.eigvalsh(pruned.build(np.float32(0.5))).astype(np.float32))
+
+
+def _walk(pruned: PrunedMatrices, params: RmtParams) -> list[Step]:
+    try:
+        return find_threshold(pruned, params)[1]
+    except NoThreshold as failed:
+        return failed.steps
+
+
+@pytest.mark.parametrize(
+    "seed,params",
+    [
+        (4, RmtParams(tstop=0.3, mineigens=20, minpace=5, maxpace=20)),
+        (7, RmtParams(tstop=0.3, mineigens=30, tstep=0.004)),
+        (8, RmtParams(tstop=0.3, mineigens=10, spline=False)),
+    ],
+)
+def test_a_random_walk_is_the_plain_walk(seed: int, params: RmtParams) -> None:
+    """Components that form, grow and merge, genes kept alone: every step as the plain way has it."""
+    pruned = pairs_of(messy_matrix(seed, genes=150), SimilarityParams(minsamp=20, mincorr=0.3))
+    steps = _walk(pruned, params)
+    assert sum(step.chi is not None for step in steps) > 20
+    plain = PrunedMatrices(pruned.genes, pruned.x, pruned.y, pruned.r)
+    assert format_walk(steps) == format_walk([plain_step(plain, step.threshold, params) for step in steps])
 
 
 @pytest.mark.parametrize("method,expected", [("pearson", "0.831002"), ("spearman", "0.826002")])
