@@ -33,7 +33,7 @@ _GRAPHML_KEYS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is several times slower to make, per edge
 class Edge:
     source: str
     target: str
@@ -42,12 +42,11 @@ class Edge:
     cluster_index: int = 1  # 1-based, among the pair's clusters in the files
     num_clusters: int = 1
     record: int = 0  # the record's place in the .cmx (its .csm row)
+    xy: tuple[int, int] = (0, 0)
 
     @property
     def cluster_size(self) -> int:
         return self.samples.count("1")
-
-    xy: tuple[int, int] = (0, 0)
 
 
 def _check_pair_file(pairs: PairFile, genes: int, samples: int, emx: str) -> None:
@@ -87,18 +86,19 @@ def edges(emx: str, cmx: str, ccm: str, mincorr: float, maxcorr: float) -> Itera
 
 def _whole_pairs(corr: PairFile, clus: PairFile) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The records in blocks that never split a pair's clusters (consecutive records of one pair, in GMM
-    mode): the last pair of a block waits for the next one."""
-    held: tuple[np.ndarray, np.ndarray] | None = None
-    for r_block, c_block in zip(corr.blocks(), clus.blocks(), strict=True):
+    mode): the last pair of a .cmx block waits for the next one, and the .ccm is read to the same record
+    (its records are the large ones: read once, never copied)."""
+    held: np.ndarray | None = None
+    for r_block in corr.blocks():
         if held is not None:
-            r_block, c_block = np.concatenate([held[0], r_block]), np.concatenate([held[1], c_block])
+            r_block = np.concatenate([held, r_block])
         same = (r_block["x"] == r_block["x"][-1]) & (r_block["y"] == r_block["y"][-1])
         tail = r_block.size - int(np.argmin(same[::-1])) if not same.all() else 0
-        held = r_block[tail:], c_block[tail:]
+        held = r_block[tail:]
         if tail:
-            yield r_block[:tail], c_block[:tail]
-    if held is not None and held[0].size:
-        yield held
+            yield r_block[:tail], clus.read(tail)
+    if held is not None and held.size:
+        yield held, clus.read(held.size)
 
 
 def _block_edges(
@@ -111,37 +111,36 @@ def _block_edges(
     ccm: str,
     offset: int = 0,
 ) -> Iterator[Edge]:
-    mismatch = np.flatnonzero((r_block["x"] != c_block["x"]) | (r_block["y"] != c_block["y"]))
+    x, y = r_block["x"], r_block["y"]
+    mismatch = np.flatnonzero((x != c_block["x"]) | (y != c_block["y"]))
     if mismatch.size:
         i = mismatch[0]
-        raise KincError(
-            f"{cmx} and {ccm} disagree: pair ({r_block['x'][i]}, {r_block['y'][i]}) "
-            f"vs ({c_block['x'][i]}, {c_block['y'][i]})"
-        )
-    bad = np.flatnonzero((r_block["x"] >= len(names)) | (r_block["y"] < 0) | (r_block["x"] <= r_block["y"]))
+        raise KincError(f"{cmx} and {ccm} disagree: pair ({x[i]}, {y[i]}) vs ({c_block['x'][i]}, {c_block['y'][i]})")
+    bad = np.flatnonzero((x >= len(names)) | (y < 0) | (x <= y))
     if bad.size:
         i = bad[0]
-        raise KincError(f"{cmx}: invalid pair ({r_block['x'][i]}, {r_block['y'][i]}) for {len(names)} genes")
-    starts = np.flatnonzero(
-        np.concatenate(
-            [[True], (r_block["x"][1:] != r_block["x"][:-1]) | (r_block["y"][1:] != r_block["y"][:-1])]
-        )
-    )
-    sizes = np.diff(np.append(starts, r_block.size))
-    run = np.repeat(np.arange(starts.size), sizes)
-    index, count = np.arange(r_block.size) - starts[run] + 1, sizes[run]
+        raise KincError(f"{cmx}: invalid pair ({x[i]}, {y[i]}) for {len(names)} genes")
     magnitude = np.abs(r_block["r"])
-    for i in np.flatnonzero((magnitude >= low) & (magnitude <= high)):
-        yield Edge(
-            names[r_block["x"][i]],
-            names[r_block["y"][i]],
-            f"{float(r_block['r'][i]):.8g}",
-            c_block["samples"][i].decode("ascii"),
-            int(index[i]),
-            int(count[i]),
-            offset + int(i),
-            (int(r_block["x"][i]), int(r_block["y"][i])),
-        )
+    kept = np.flatnonzero((magnitude >= low) & (magnitude <= high))
+    if not kept.size:
+        return
+    # A pair's clusters are its run of consecutive records: a kept record's index in its run, and the
+    # run's length.
+    starts = np.flatnonzero(np.concatenate([[True], (x[1:] != x[:-1]) | (y[1:] != y[:-1])]))
+    run = np.searchsorted(starts, kept, side="right") - 1
+    index = kept - starts[run] + 1
+    count = np.diff(np.append(starts, r_block.size))[run]
+    columns = (
+        x[kept].tolist(),
+        y[kept].tolist(),
+        r_block["r"][kept].tolist(),
+        c_block["samples"][kept].tolist(),
+        index.tolist(),
+        count.tolist(),
+        (kept + offset).tolist(),
+    )
+    for gx, gy, r, samples, i, n, record in zip(*columns, strict=True):
+        yield Edge(names[gx], names[gy], f"{r:.8g}", samples.decode("ascii"), i, n, record, (gx, gy))
 
 
 def _filtered(edge_iter: Iterator[Edge], csm: "CsmTests | None") -> Iterator[Edge]:

@@ -160,11 +160,15 @@ class PairFile:
         left = self.count
         while left:
             n = min(records, left)
-            data = self.file.read(n * self.dtype.itemsize)
-            if len(data) != n * self.dtype.itemsize:
-                raise KincError(f"{self.path}: file changed while reading (truncated)")
-            yield np.frombuffer(data, dtype=self.dtype)
+            yield self.read(n)
             left -= n
+
+    def read(self, records: int) -> np.ndarray:
+        """The next ``records`` records (read-only)."""
+        data = self.file.read(records * self.dtype.itemsize)
+        if len(data) != records * self.dtype.itemsize:
+            raise KincError(f"{self.path}: file changed while reading (truncated)")
+        return np.frombuffer(data, dtype=self.dtype)
 
     def read_all(self) -> np.ndarray:
         parts = list(self.blocks())

@@ -1,8 +1,19 @@
-"""Synthetic expression data for the kinc tests."""
+"""Synthetic expression data, and hand-made pair files, for the kinc tests."""
 
 from pathlib import Path
 
 import numpy as np
+
+from kinc.formats import (
+    CCM_FORMAT,
+    CMX_DTYPE,
+    CMX_FORMAT,
+    FORMAT_VERSION,
+    ExpressionMatrix,
+    ccm_dtype,
+    write_emx,
+    write_header,
+)
 
 
 def write_gem(path: Path, values: np.ndarray, nan: str = "NA", genes: list[str] | None = None) -> Path:
@@ -39,3 +50,22 @@ def messy_matrix(seed: int, genes: int = 60, samples: int = 40) -> np.ndarray:
     values[1] = 3.0
     values[genes - 1, rng.random(samples) < 0.7] = np.nan
     return values.astype(np.float32)
+
+
+def write_pair_files(stem: Path, genes: list[str], samples: int, records: list[tuple[int, int, float, str]]) -> dict[str, Path]:
+    """Hand-made .emx, .cmx and .ccm at stem.*: records (x, y, r, sample string) in stored order, a pair
+    with several clusters as consecutive records (as GMM mode stores them)."""
+    files = {kind: stem.with_suffix(f".{kind}") for kind in ("emx", "cmx", "ccm")}
+    values = np.zeros((len(genes), samples), dtype=np.float32)
+    with open(files["emx"], "wb") as out:
+        write_emx(out, ExpressionMatrix(genes, [f"s{j}" for j in range(samples)], values))
+    pairs = len(genes) * (len(genes) - 1) // 2
+    corr = np.array([(x, y, r) for x, y, r, _ in records], dtype=CMX_DTYPE)
+    clus = np.array([(x, y, s.encode()) for x, y, _, s in records], dtype=ccm_dtype(samples))
+    for kind, body in ((CMX_FORMAT, corr), (CCM_FORMAT, clus)):
+        header = {"format": kind, "version": FORMAT_VERSION, "genes": len(genes), "samples": samples,
+                  "pairs": pairs, "range": [0, pairs], "chunk": None, "params": {}}
+        with open(files["cmx" if kind == CMX_FORMAT else "ccm"], "wb") as out:
+            write_header(out, header)
+            out.write(body.tobytes())
+    return files

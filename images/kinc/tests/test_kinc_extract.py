@@ -154,3 +154,55 @@ def test_extract_checks_the_files_belong_together(tmp_path: Path, kinc, network:
     )
     assert result.code == 2 and "not a kinc-ccm file" in result.err
     assert not (tmp_path / "net.txt").exists()
+
+
+# A pair's clusters are consecutive records; pairs (2, 0) and (3, 2) have several.
+CLUSTERED = [
+    (1, 0, 0.9, "1100"),
+    (2, 0, 0.3, "1100"),
+    (2, 0, -0.95, "0011"),
+    (2, 0, 0.88, "1010"),
+    (3, 1, 0.2, "1111"),
+    (3, 2, -0.86, "0110"),
+    (3, 2, 0.1, "1001"),
+]
+
+
+def test_a_kept_cluster_keeps_its_place_among_all_its_pairs_clusters(tmp_path: Path, kinc, monkeypatch) -> None:
+    from kinc_testdata import write_pair_files
+
+    from kinc.formats import PairFile
+
+    files = write_pair_files(tmp_path / "m", ["a", "b", "c", "d"], 4, CLUSTERED)
+    assert _extract(kinc, files, tmp_path / "net.min", "minimal", "--mincorr", "0.85").code == 0
+    assert _extract(kinc, files, tmp_path / "net.txt", "text", "--mincorr", "0.85").code == 0
+
+    def score(r: float) -> str:
+        return f"{float(np.float32(r)):.8g}"
+
+    minimal = [line.split("\t") for line in (tmp_path / "net.min").read_text().splitlines()[1:]]
+    assert minimal == [
+        ["b", "a", score(0.9), "1", "1"],
+        ["c", "a", score(-0.95), "2", "3"],
+        ["c", "a", score(0.88), "3", "3"],
+        ["d", "c", score(-0.86), "1", "2"],
+    ]
+    text = [line.split("\t") for line in (tmp_path / "net.txt").read_text().splitlines()[1:]]
+    assert [row[4:] for row in text] == [["1", "2", "1100"], ["2", "2", "0011"], ["3", "2", "1010"], ["1", "2", "0110"]]
+    # Read in blocks that split the pairs' clusters, the network is the same.
+    reference = (tmp_path / "net.min").read_bytes()
+    original = PairFile.blocks
+    for size in (1, 2, 3, 5):
+        monkeypatch.setattr(PairFile, "blocks", lambda self, records=size: original(self, records))
+        assert _extract(kinc, files, tmp_path / f"net{size}.min", "minimal", "--mincorr", "0.85").code == 0
+        assert (tmp_path / f"net{size}.min").read_bytes() == reference
+
+
+def test_a_ccm_out_of_step_with_the_cmx_is_an_error(tmp_path: Path, kinc) -> None:
+    from kinc_testdata import write_pair_files
+
+    files = write_pair_files(tmp_path / "m", ["a", "b", "c", "d"], 4, CLUSTERED)
+    other = write_pair_files(tmp_path / "o", ["a", "b", "c", "d"], 4, [*CLUSTERED[:4], (3, 0, 0.2, "1111"), *CLUSTERED[5:]])
+    result = _extract(kinc, {**files, "ccm": other["ccm"]}, tmp_path / "net.txt", "text")
+    assert result.code == 2 and "disagree: pair (3, 1) vs (3, 0)" in result.err
+    assert not (tmp_path / "net.txt").exists()
