@@ -1,6 +1,7 @@
-#!/usr/bin/python
 # Copyright: cloudflock developers
 # Apache License 2.0 (see LICENSE)
+# Documentation only: the run_report action plugin does the work on the controller, and Ansible finds an
+# action's documentation in the module of the same name.
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -18,8 +19,8 @@ description:
     picture present in the run directory (by relative name) and the top edges of the network by absolute
     similarity, and opens from disk.
   - A file is rewritten only when its content would change, so a second run reports C(changed=false).
-  - Needs matplotlib in the Python that runs the module; run it on the controller with the
-    controller's interpreter (see the example).
+  - Runs on the controller (an action), where kinc.yml fetches the run directory, whatever host the task
+    is for; it needs matplotlib in the controller's Python.
 options:
   run_dir:
     description: The run directory, C(<kinc_results_dir>/<run id>).
@@ -30,6 +31,9 @@ options:
     type: int
     default: 25
 attributes:
+  action:
+    support: full
+    description: Runs on the controller; the target needs no Python.
   check_mode:
     support: full
     description: Renders everything in memory, writes nothing, and reports whether a file would change.
@@ -40,7 +44,7 @@ attributes:
     support: full
     description: A file is rewritten only when its content would change.
 requirements:
-  - matplotlib, in the Python that runs the module
+  - matplotlib, in the controller's Python
 author:
   - cloudflock developers (!UNKNOWN)
 """
@@ -50,9 +54,6 @@ EXAMPLES = r"""
   cloudflock.htcondor.run_report:
     run_dir: "{{ kinc_results_dir }}/{{ kinc_run_id }}"
     top_edges: 50
-  delegate_to: localhost
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
 """
 
 RETURN = r"""
@@ -73,30 +74,3 @@ report:
   type: str
   sample: /srv/results/kinc-20261125-082004-527614/report.html
 """
-
-from pathlib import Path
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.cloudflock.htcondor.plugins.module_utils.run_report import ReportError, write_report
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            run_dir=dict(type="path", required=True),
-            top_edges=dict(type="int", default=25),
-        ),
-        supports_check_mode=True,
-    )
-    run_dir = Path(module.params["run_dir"])
-    try:
-        result = write_report(run_dir, module.params["top_edges"], check_mode=module.check_mode)
-    except ReportError as error:
-        module.fail_json(msg=str(error))
-    except OSError as error:
-        module.fail_json(msg=f"run_dir {str(run_dir)!r}: {error}")
-    module.exit_json(**result)
-
-
-if __name__ == "__main__":
-    main()
