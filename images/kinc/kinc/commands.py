@@ -17,6 +17,7 @@ from kinc.extract import write_network
 from kinc.formats import CCM_FORMAT, CMX_FORMAT, PairFile, open_pairs, read_emx, read_emx_header, write_emx
 from kinc.gem import read_gem
 from kinc.pairs import chunk_path, chunk_range, pair_count
+from kinc.reduction import check_reduction, reduce_clusters
 from kinc.rmt import NoThreshold, PrunedMatrices, RmtParams, find_threshold, format_log, format_walk
 from kinc.similarity import SimilarityParams, pair_header, write_header, write_similarity
 
@@ -166,6 +167,7 @@ def corrpower(opts: dict[str, Any]) -> str:
 
 
 def rmt(opts: dict[str, Any]) -> str:
+    check_reduction(opts["reduction"])
     _plot_options(opts, ("plot",))
     refuse_overwriting_inputs("rmt", {"input": opts["input"]}, {"log": opts["log"], "plot": opts["plot"]})
     params = RmtParams(
@@ -191,7 +193,7 @@ def rmt(opts: dict[str, Any]) -> str:
         corr.close()
     if records.size and (records["x"].max() >= genes or records["y"].min() < 0):
         raise KincError(f"{opts['input']}: pair indices outside 0..{genes - 1}")
-    records = first_clusters(records)
+    records = reduce_clusters(records, opts["reduction"])
     pruned = PrunedMatrices(genes, records["x"].astype("int64"), records["y"].astype("int64"), records["r"])
     try:
         threshold, steps = find_threshold(pruned, params)
@@ -208,16 +210,6 @@ def rmt(opts: dict[str, Any]) -> str:
             plots.write_png(plots.rmt_figure(steps, float(threshold)), outputs[1])
     drawn = f", walk drawn in {plot}" if plot else ""
     return f"rmt: threshold {float(threshold):.6g} after {len(steps)} steps -> {opts['log']}{drawn}"
-
-
-def first_clusters(records: np.ndarray) -> np.ndarray:
-    """Each pair's first record: in GMM mode a pair's clusters are consecutive records, and rmt takes
-    cluster 0's r, as KINC's default --reduction first does. Traditional files are unchanged."""
-    if records.size < 2:
-        return records
-    first = np.ones(records.size, dtype=bool)
-    first[1:] = (records["x"][1:] != records["x"][:-1]) | (records["y"][1:] != records["y"][:-1])
-    return records if first.all() else records[first]
 
 
 def _plot_options(opts: dict[str, Any], names: tuple[str, ...]) -> list[str]:

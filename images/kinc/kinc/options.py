@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kinc.errors import KincError
+from kinc.reduction import DEFAULT_REDUCTION, REDUCTIONS
 
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off")
@@ -140,6 +141,13 @@ ANALYTICS: dict[str, dict[str, Option]] = {
     "rmt": {
         "input": Option(_text, required=True, help="correlation matrix (.cmx)"),
         "log": Option(_text, required=True, help="log to write; its last line is the threshold"),
+        "reduction": Option(
+            _text,
+            DEFAULT_REDUCTION,
+            choices=REDUCTIONS,
+            help="a pair's one value among its clusters: first, cluster 0's r; maxcorr, the largest |r|; random, "
+            "a cluster drawn per pair (maxsize: unsupported, as in KINC)",
+        ),
         "tstart": Option(parse_float, 0.99, low=0, high=1),
         "tstep": Option(parse_float, 0.001, low=0, high=1),
         "tstop": Option(parse_float, 0.5, low=0, high=1),
