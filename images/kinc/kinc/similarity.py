@@ -243,8 +243,13 @@ class SimilarityEngine:
         genes, samples = self.values.shape
         order = np.argsort(self.values, axis=1, kind="stable")
         ordered = np.take_along_axis(self.values, order, axis=1)
-        self.rank_order = order
-        self.rank_position = np.argsort(order, axis=1)
+        # Flat indices (gene * samples + column), so a run of genes' rows indexes a genes x samples array
+        # with a slice of the table; held instead of the per-row orders, not beside them.
+        first = (np.arange(genes) * samples)[:, None]
+        self.flat_order = order + first
+        self.flat_position = np.argsort(order, axis=1) + first
+        self.rows_kept = np.empty((genes, samples), dtype=bool)  # scratch rows for _slice_doubled_ranks
+        self.rows_doubled = np.empty((genes, samples), dtype=np.int32)
         position = np.broadcast_to(np.arange(samples), (genes, samples))
         differs = ordered[:, 1:] != ordered[:, :-1]
         starts = np.concatenate([np.ones((genes, 1), bool), differs], axis=1)
@@ -261,8 +266,8 @@ class SimilarityEngine:
         gene's own sorted order, so no sort per pair."""
         rows, samples = kept.shape
         row = np.arange(rows)[:, None]
-        offset = row * samples
-        in_order = kept.ravel()[self.rank_order[genes] + offset]
+        offset = (row - genes[:, None]) * samples
+        in_order = kept.ravel()[self.flat_order[genes] + offset]
         if self.tie_free[genes].all():
             doubled = _doubled_without_ties(in_order)
         else:
@@ -271,7 +276,7 @@ class SimilarityEngine:
             flat = counts.ravel()
             base = row * (samples + 1)
             doubled = flat[self.tie_start[genes] + base] + flat[self.tie_end[genes] + base] + 1
-        return doubled.ravel()[self.rank_position[genes] + offset]
+        return doubled.ravel()[self.flat_position[genes] + offset]
 
     def _spearman(self, xs: np.ndarray, ys: np.ndarray, kept: np.ndarray) -> np.ndarray:
         """Spearman r over each pair's kept samples, in exact integer arithmetic.
@@ -366,7 +371,11 @@ class SimilarityEngine:
             own = np.repeat(self.standard[x][None, :], c.size, axis=0)  # contiguous, as block's gather
             r[c] = np.clip(np.einsum("ij,ij->i", own, self.standard[y0 + c]), -1.0, 1.0)
         enough = np.flatnonzero(~clean & (n >= p.minsamp))
-        if enough.size:
+        if enough.size and p.corrmethod == "spearman":
+            a = self._row_doubled_ranks(x, kept[enough])
+            b = self._slice_doubled_ranks(y0, y1, kept)[enough]
+            r[enough] = self._spearman_of_doubled(a, b, kept[enough])
+        elif enough.size:
             r[enough] = self._row_correlate(x, y0 + enough, kept[enough])
         r32 = r.astype(np.float32)
         with np.errstate(invalid="ignore"):
@@ -380,10 +389,7 @@ class SimilarityEngine:
         return PairResult(np.full(keep.size, x, dtype=np.int64), ys[keep], r32[keep], codes)
 
     def _row_correlate(self, x: int, ys: np.ndarray, kept: np.ndarray) -> np.ndarray:
-        if self.params.corrmethod == "spearman":
-            a = self._row_doubled_ranks(x, kept)
-            b = self._doubled_ranks(ys, kept)
-            return self._spearman_of_doubled(a, b, kept)
+        """Pearson r of gene x against genes ys over the kept samples."""
         b = self.zeroed[ys]
         if self.infinite:
             return masked_pearson(self.zeroed[x][None, :], b, kept)
@@ -396,14 +402,27 @@ class SimilarityEngine:
     def _row_doubled_ranks(self, gene: int, kept: np.ndarray) -> np.ndarray:
         """``_doubled_ranks`` of one gene against many masks: its orders are column permutations."""
         rows, samples = kept.shape
-        in_order = kept[:, self.rank_order[gene]]
+        first = gene * samples
+        in_order = kept[:, self.flat_order[gene] - first]
         if self.tie_free[gene]:
             doubled = _doubled_without_ties(in_order)
         else:
             counts = np.zeros((rows, samples + 1), dtype=np.int32)
             np.cumsum(in_order, axis=1, out=counts[:, 1:])
             doubled = counts[:, self.tie_start[gene]] + counts[:, self.tie_end[gene]] + 1
-        return doubled[:, self.rank_position[gene]]
+        return doubled[:, self.flat_position[gene] - first]
+
+    def _slice_doubled_ranks(self, y0: int, y1: int, kept: np.ndarray) -> np.ndarray:
+        """``_doubled_ranks`` of genes y0..y1-1, one mask each: with the masks in those genes' rows of a
+        scratch array, the flat tables' rows index it directly, no index arithmetic per pair."""
+        self.rows_kept[y0:y1] = kept
+        in_order = self.rows_kept.ravel()[self.flat_order[y0:y1]]
+        self.rows_doubled[y0:y1] = _doubled_without_ties(in_order)
+        doubled = self.rows_doubled.ravel()[self.flat_position[y0:y1]]
+        ties = np.flatnonzero(~self.tie_free[y0:y1])
+        if ties.size:
+            doubled[ties] = self._doubled_ranks(y0 + ties, kept[ties])
+        return doubled
 
     def run(self, start: int, end: int) -> Iterator[PairResult]:
         """Pairs start..end-1 in order: the genes with fewer than _ROW_PAIRS pairs in blocks of pairs,
