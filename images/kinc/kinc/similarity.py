@@ -158,6 +158,15 @@ def tukey_fences(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.
     return q1 - _TUKEY * iqr, q3 + _TUKEY * iqr
 
 
+def _column_fences(values: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``tukey_fences`` with every row's valid entries the same columns: the same order statistics."""
+    ordered = np.sort(values[:, columns], axis=1)
+    n = columns.size
+    q1, q3 = ordered[:, n // 4], ordered[:, 3 * n // 4]
+    iqr = q3 - q1
+    return q1 - _TUKEY * iqr, q3 + _TUKEY * iqr
+
+
 def _inside(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return ~((values < low[:, None]) | (values > high[:, None]))
 
@@ -201,6 +210,12 @@ class SimilarityEngine:
         else:
             self.inlier = self.in_range.copy()
         self.clean = self.complete & self.inlier.all(axis=1)
+        # Valid samples inside the fences of the gene's own valid ones: the kept samples of any pair
+        # whose other gene is complete.
+        self.own_inlier = self.in_range.copy()
+        if samples:
+            with np.errstate(invalid="ignore"):
+                self.own_inlier &= _inside(self.values, *tukey_fences(self.values, self.in_range))
         self.standard = self._standardise()
         # float64 values with 0 for missing ones: a row times a kept mask is then zero outside it. With an
         # infinite value (times 0: NaN) the mask is applied with np.where instead.
@@ -357,12 +372,8 @@ class SimilarityEngine:
             kept = valid
         else:
             kept = self.inlier[x] & self.inlier[y0:y1]
-            partial = slice(None) if not self.complete[x] else np.flatnonzero(~self.complete[y0:y1])
-            b, v = self.values[y0:y1][partial], valid[partial]
-            a = np.broadcast_to(self.values[x], v.shape)
-            if b.shape[0]:
-                with np.errstate(invalid="ignore"):
-                    kept[partial] = v & _inside(a, *tukey_fences(a, v)) & _inside(b, *tukey_fences(b, v))
+            with np.errstate(invalid="ignore"):
+                self._row_outliers(x, y0, valid, kept)
         n = kept_counts(kept)
         r = np.full(ys.size, np.nan)
         clean = self.clean[y0:y1] & self.clean[x]
@@ -387,6 +398,31 @@ class SimilarityEngine:
             where = np.searchsorted(keep, hits)
             codes[where] = self._codes(np.full(hits.size, x), y0 + hits, kept[hits])
         return PairResult(np.full(keep.size, x, dtype=np.int64), ys[keep], r32[keep], codes)
+
+    def _row_outliers(self, x: int, y0: int, valid: np.ndarray, kept: np.ndarray) -> None:
+        """kept (the complete pairs' already) for the pairs that lost samples. A pair with one complete
+        gene keeps the other gene's valid samples: that gene's fences are its own, and the complete
+        gene's are order statistics of the same columns, sorted without the others."""
+        complete = self.complete[y0 : y0 + kept.shape[0]]
+        if self.complete[x]:
+            rows = np.flatnonzero(~complete)
+            if rows.size:
+                v = valid[rows]
+                a = np.broadcast_to(self.values[x], v.shape)
+                kept[rows] = _inside(a, *tukey_fences(a, v)) & self.own_inlier[y0 + rows]
+            return
+        rows = np.flatnonzero(complete)
+        cols = np.flatnonzero(self.in_range[x])
+        if rows.size and cols.size:
+            b = self.values[y0 + rows]
+            kept[rows] = self.own_inlier[x] & _inside(b, *_column_fences(b, cols))
+        elif rows.size:
+            kept[rows] = False
+        rows = np.flatnonzero(~complete)
+        if rows.size:
+            b, v = self.values[y0 + rows], valid[rows]
+            a = np.broadcast_to(self.values[x], v.shape)
+            kept[rows] = v & _inside(a, *tukey_fences(a, v)) & _inside(b, *tukey_fences(b, v))
 
     def _row_correlate(self, x: int, ys: np.ndarray, kept: np.ndarray) -> np.ndarray:
         """Pearson r of gene x against genes ys over the kept samples."""

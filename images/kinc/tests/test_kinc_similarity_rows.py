@@ -125,3 +125,15 @@ def test_run_by_rows_equals_run_by_blocks_and_any_chunking(corrmethod: str) -> N
     assert flatten(list(SimilarityEngine(values, small).run(0, pairs))) == flatten(
         list(SimilarityEngine(values, small, block_pairs=97).run(0, pairs))
     )
+
+
+@pytest.mark.parametrize("corrmethod", ["pearson", "spearman"])
+def test_rows_equal_blocks_with_genes_that_keep_no_sample(corrmethod: str) -> None:
+    """A gene all missing and one all outside [minexpr, maxexpr]: no valid sample against any gene."""
+    values = messy_matrix(15)
+    values[7] = np.nan
+    values[20] = 9.5
+    params = SimilarityParams(corrmethod, minsamp=20, minexpr=2.0, maxexpr=9.0, mincorr=0.3)
+    engine = SimilarityEngine(values, params)
+    assert not engine.in_range[7].any() and not engine.in_range[20].any()
+    assert assert_rows_equal_blocks(values, params) > 100
