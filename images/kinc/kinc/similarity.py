@@ -10,6 +10,11 @@ Work per block is split three ways so the common case costs one dot product per 
 * complete pairs with outliers: per-gene fences give the kept samples; masked correlation;
 * pairs that lost samples: fences from sorting the pair's own samples; masked correlation.
 
+``run`` evaluates each gene's run of pairs (x, y0..y1-1) as one row: gene x is a broadcast row and the
+others a slice, so per-pair gathers mostly go, and a pair with one complete gene takes the other's own
+fences (computed once per gene). The first genes' short runs go by blocks of pairs; both paths give
+the same bits (tested), so any chunking gives the same bytes.
+
 Pairs left with fewer than minsamp samples are never correlated. Spearman's masked correlation ranks
 each pair's kept samples by counting along each gene's own sorted order (sorted once), and forms the
 sums from doubled ranks in integers: the same float64 r as Pearson on the average ranks, with no sort
