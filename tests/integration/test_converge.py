@@ -25,6 +25,7 @@ import yaml
 
 from tests.support import REPO
 from tests.support.flock import Federation, Submitter
+from tests.support.local_spec import local_spec
 from tests.support.playbook import PlaybookRun
 
 pytestmark = [pytest.mark.docker]
@@ -33,7 +34,7 @@ PREFIX = f"10.98.{os.getpid() % 125}"
 GONE = ("executor3", "executor4")
 # flock_host_secrets_dir on the Docker host, this machine.
 KEY_DIRS = Path("/etc/cloudflock")
-LOCAL = yaml.safe_load((REPO / "inventory/local/group_vars/all/flock.yml").read_text())
+LOCAL = local_spec()
 
 
 def four_pools(spec: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import yaml
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.image_inputs import collection_version, images_tag
 
 from tests.support import BIN, REPO
+from tests.support.local_spec import local_spec
 from tests.support.playbook import PlaybookRun, ansible_playbook
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -103,7 +104,8 @@ def user(tmp_path_factory: pytest.TempPathFactory):
 
     shutil.copytree(REPO / "inventory/local", user.inventory)
     spec_file = user.inventory / "group_vars/all/flock.yml"
-    spec = yaml.safe_load(spec_file.read_text())
+    # The spec as written out by a user who renames the deployment (the Jinja's addresses are 10.88.0.x).
+    spec = local_spec()
     spec["flock_deployment"] = NAME
     spec["flock_network"].update(name=NAME, cidr=f"{PREFIX}.0/24")
     for index, entry in enumerate(spec["flock_network"]["containers"]):

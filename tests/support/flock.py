@@ -15,6 +15,7 @@ import yaml
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.image_inputs import images_tag
 
 from .collection import REPO
+from .local_spec import local_spec
 from .playbook import PlaybookRun, ansible_playbook
 
 
@@ -24,7 +25,8 @@ def _version() -> str:
 
 
 class Federation:
-    """A copy of inventory/local under another deployment name, network and address range.
+    """A copy of inventory/local (its spec rendered, see local_spec) under another deployment name, network
+    and address range.
 
     ``layout`` replaces the spec variables of inventory/local (flock_clusters, flock_containers, flock_network
     and any other group variable) and ``hosts`` its hosts.yml; the network's containers get the addresses
@@ -44,9 +46,7 @@ class Federation:
         self.inventory = root / "inventory" / name
         self.results = root / "results"
         self.secrets = root / "secrets"
-        local = yaml.safe_load((REPO / "inventory/local/group_vars/all/flock.yml").read_text())
-        if layout is not None:
-            local = json.loads(json.dumps(layout))
+        local = local_spec() if layout is None else json.loads(json.dumps(layout))
         local["flock_deployment"] = name
         local["flock_network"]["name"] = name
         local["flock_network"]["cidr"] = f"{cidr_prefix}.0/24"
