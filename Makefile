@@ -57,11 +57,10 @@ lint: venv collection
 	$(BIN)/ruff check plugins tests images bench
 	$(BIN)/ansible-lint --offline
 
+# Every bench, gathered into one JSON file under bench/results/ (machine, commit, figures beside their goals)
+# and a PNG of the 2/4/8-pool curve; bench/report.py --only/--skip NAME picks benches.
 bench: provision
-	$(BIN)/python bench/pool_overhead.py
-	$(BIN)/python bench/demo_makespan.py
-	$(BIN)/python bench/federation_makespan.py
-	$(BIN)/python bench/fault_recovery.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .collections .pytest_cache
