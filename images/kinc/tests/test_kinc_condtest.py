@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from kinc_testdata import write_gem
-from test_kinc_gmm import GROUPS, HALF, SAMPLES, _pairs_of, planted
+from planted import GROUPS, HALF, SAMPLES, pairs_of, planted
 
 from kinc import stats
 from kinc.cli import main
@@ -312,7 +312,7 @@ def test_extract_keeps_the_edges_passing_a_condition_test(run_dir: Path, kinc) -
     assert all(r[6][:HALF].count("1") >= 0.8 * int(r[5]) for r in rows)
     indep = {f"g{i}" for i in GROUPS["indep"]}
     assert not [r for r in rows if r[0] in indep and r[1] in indep]
-    cond_pairs = {(f"g{x}", f"g{y}") for x, y in _pairs_of("cond")}
+    cond_pairs = {(f"g{x}", f"g{y}") for x, y in pairs_of("cond")}
     assert cond_pairs <= {(r[0], r[1]) for r in rows if float(r[2]) > 0.8}
     kept = {tuple(r[:7]) for r in rows}
     assert kept <= {tuple(line.split("\t")) for line in every[1:]}

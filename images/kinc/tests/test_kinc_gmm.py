@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from kinc_testdata import messy_matrix, write_gem
+from planted import HALF, SAMPLES, pairs_of, planted
 
 from kinc.corrpower import PowerTest, t_quantile
 from kinc.formats import CCM_FORMAT, CMX_FORMAT, PairFile, open_pairs, write_header
@@ -14,30 +15,8 @@ from kinc.gmm import GmmEngine, c_rand, exp32, fit_block, log32
 from kinc.pairs import chunk_path, pair_index
 from kinc.similarity import SimilarityParams
 
-SAMPLES = 60
-HALF = 30  # samples 0..29 are condition A, 30..59 condition B
-GROUPS = {"cond": range(6), "shift": range(6, 12), "all": range(12, 16), "indep": range(16, 24)}
 # mincorr 0.7: a blob of 30 independent samples reaches |r| 0.5 by chance now and then (sd of r 0.19)
 GMM = ["--clusmethod", "gmm", "--minsamp", "15", "--mincorr", "0.7"]
-
-
-def planted(seed: int = 3) -> np.ndarray:
-    """Genes by group: ``cond`` co-expressed in A only (B: independent noise, shifted up); ``shift`` no
-    correlation within either condition, B shifted up by 4 (two blobs: high r over all samples);
-    ``all`` co-expressed over all samples; ``indep`` independent noise."""
-    rng = np.random.default_rng(seed)
-    values = rng.normal(5.0, 1.0, size=(24, SAMPLES))
-    latent = rng.normal(size=HALF)
-    for g in GROUPS["cond"]:
-        values[g, :HALF] = 5.0 + 1.5 * latent + rng.normal(scale=0.2, size=HALF)
-        values[g, HALF:] = 9.0 + rng.normal(scale=0.6, size=HALF)
-    for g in GROUPS["shift"]:
-        values[g, :HALF] = 5.0 + rng.normal(scale=0.5, size=HALF)
-        values[g, HALF:] = 9.0 + rng.normal(scale=0.5, size=HALF)
-    latent = rng.normal(size=SAMPLES)
-    for g in GROUPS["all"]:
-        values[g] = 5.0 + latent + rng.normal(scale=0.3, size=SAMPLES)
-    return values.astype(np.float32)
 
 
 def _records(stem: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -63,11 +42,6 @@ def _by_pair(corr: np.ndarray, clus: np.ndarray) -> dict[tuple[int, int], list[t
     return found
 
 
-def _pairs_of(group: str, other: str | None = None) -> list[tuple[int, int]]:
-    a, b = GROUPS[group], GROUPS[other or group]
-    return sorted({(max(x, y), min(x, y)) for x in a for y in b if x != y})
-
-
 @pytest.fixture
 def planted_emx(tmp_path: Path, kinc) -> Path:
     write_gem(tmp_path / "planted.txt", planted())
@@ -82,7 +56,7 @@ def test_planted_clusters(tmp_path: Path, kinc, planted_emx: Path, method: str) 
     _run(kinc, planted_emx, tmp_path / "trad", "--minsamp", "15", "--mincorr", "0.5", "--corrmethod", method)
     gmm, trad = _by_pair(*_records(tmp_path / "gmm")), _by_pair(*_records(tmp_path / "trad"))
     # Co-expressed in condition A only: one cluster of (almost) only A's samples, strongly correlated.
-    for pair in _pairs_of("cond"):
+    for pair in pairs_of("cond"):
         assert pair in gmm, pair
         best = max(gmm[pair], key=lambda c: abs(c[0]))
         r, samples = best
@@ -92,7 +66,7 @@ def test_planted_clusters(tmp_path: Path, kinc, planted_emx: Path, method: str) 
     # Two blobs without correlation inside either: an edge over all samples; in GMM mode no cluster
     # joins the conditions. A mixture may still carve a thin cluster out of one blob where its samples
     # happen to line up (as KINC's would): that is rare, not the rule.
-    shift = _pairs_of("shift")
+    shift = pairs_of("shift")
     for pair in shift:
         # spearman of two blobs is about 0.75, plus a quarter of the blobs' own
         assert trad[pair][0][0] > (0.8 if method == "pearson" else 0.5), (pair, trad.get(pair))
@@ -101,12 +75,12 @@ def test_planted_clusters(tmp_path: Path, kinc, planted_emx: Path, method: str) 
     print(f"{method}: {sum(p in gmm for p in shift)} of {len(shift)} shift pairs with a cluster")
     assert sum(p in gmm for p in shift) <= len(shift) // 5
     # Correlated over all samples: one cluster of all clean samples, the traditional r.
-    for pair in _pairs_of("all"):
+    for pair in pairs_of("all"):
         assert len(gmm[pair]) == 1, gmm[pair]
         (r, samples), ((r_trad, samples_trad),) = gmm[pair][0], trad[pair]
         assert samples == samples_trad and r == pytest.approx(r_trad, abs=1e-6)
     # Independent genes: neither.
-    for pair in _pairs_of("indep"):
+    for pair in pairs_of("indep"):
         assert pair not in gmm and all(abs(r) < 0.7 for r, _ in trad.get(pair, []))
     # Clusters of a pair are consecutive records in pair order; each sample string marks one cluster.
     corr, clus = _records(tmp_path / "gmm")
@@ -302,7 +276,7 @@ def test_corrpower_keeps_the_powered_clusters(tmp_path: Path, kinc, gmm_run: Pat
     assert pairs.header["params"]["corrpower_power"] == "0.8" and pairs.header["params"]["clusmethod"] == "gmm"
     pairs.close()
     # The co-expressed clusters of condition A are strong enough to stay.
-    assert set(_pairs_of("cond")) <= set(_by_pair(kept_corr, kept_clus))
+    assert set(pairs_of("cond")) <= set(_by_pair(kept_corr, kept_clus))
 
 
 def test_corrpower_power_is_kincs_nested_form() -> None:
