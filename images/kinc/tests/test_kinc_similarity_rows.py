@@ -6,7 +6,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from kinc_testdata import messy_matrix
-from test_kinc_similarity import CASES, EDGE_CASES, edge_matrix, exact_spearman, reference_run
+from similarity_reference import (
+    CASES,
+    EDGE_CASES,
+    assert_edge_pairs_match_reference,
+    edge_matrix,
+    exact_spearman,
+)
 
 from kinc.pairs import chunk_range, pair_coords, pair_count
 from kinc.similarity import _ROW_PAIRS, PairResult, SimilarityEngine, SimilarityParams
@@ -78,23 +84,13 @@ def test_rows_equal_blocks_with_many_samples(corrmethod: str) -> None:
 @pytest.mark.parametrize("seed", [5, 6])
 def test_row_path_equals_the_per_pair_reference_at_the_edges(params: SimilarityParams, seed: int) -> None:
     values = edge_matrix(seed)
-    expected = reference_run(values, params)
     engine = SimilarityEngine(values, params)
     found = {}
     for x in range(1, values.shape[0]):
         res = engine.row(x, 0, x)
         for y, r, codes in zip(res.y, res.r, res.codes, strict=True):
             found[(x, int(y))] = (float(r), codes.tobytes().decode())
-    assert set(found) == set(expected)
-    kept = [codes.count("1") for _, codes in expected.values()]
-    assert min(kept) == 12, "some stored pairs keep exactly minsamp samples"
-    assert len(expected) < pair_count(values.shape[0]) - 40, "pairs short of minsamp are left out"
-    for pair, (r, codes) in found.items():
-        assert codes == expected[pair][1], pair
-        if params.corrmethod == "spearman":
-            assert np.float32(r) == exact_spearman(values[pair[0]], values[pair[1]], codes), pair
-        else:
-            assert r == pytest.approx(expected[pair][0], abs=2e-6), pair
+    assert_edge_pairs_match_reference(values, params, found)
 
 
 def flatten(results: list[PairResult]) -> tuple[bytes, bytes, bytes, bytes]:
