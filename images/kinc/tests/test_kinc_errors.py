@@ -14,6 +14,20 @@ def _leftovers(directory: Path, keep: set[str]) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name not in keep)
 
 
+def _emx(tmp_path: Path, kinc) -> Path:
+    """A two-gene GEM at tmp_path/gem.txt, imported as tmp_path/x.emx."""
+    gem = tmp_path / "gem.txt"
+    gem.write_text(HEADER + "g1\t1\t2\t3\ng2\t3\t2\t1\n")
+    assert kinc("run", "import-emx", "--input", gem, "--output", tmp_path / "x.emx").code == 0
+    return tmp_path / "x.emx"
+
+
+def _similarity(kinc, tmp_path: Path, *args: object):
+    """similarity on tmp_path's x.emx, written to a.ccm and a.cmx beside it."""
+    outputs = ["--ccm", tmp_path / "a.ccm", "--cmx", tmp_path / "a.cmx"]
+    return kinc("run", "similarity", "--input", tmp_path / "x.emx", *outputs, *args)
+
+
 @pytest.mark.parametrize(
     "text,needles",
     [
@@ -101,10 +115,7 @@ def test_output_directory_must_exist(tmp_path: Path, kinc) -> None:
 
 
 def test_corrupt_and_foreign_matrix_files(tmp_path: Path, kinc) -> None:
-    gem = tmp_path / "gem.txt"
-    gem.write_text(HEADER + "g1\t1\t2\t3\ng2\t3\t2\t1\n")
-    emx = tmp_path / "x.emx"
-    assert kinc("run", "import-emx", "--input", gem, "--output", emx).code == 0
+    emx, gem = _emx(tmp_path, kinc), tmp_path / "gem.txt"
     emx.write_bytes(emx.read_bytes()[:-3])
     out = ["--ccm", tmp_path / "a.ccm", "--cmx", tmp_path / "a.cmx"]
     result = kinc("run", "similarity", "--input", emx, *out)
@@ -131,20 +142,8 @@ def test_corrupt_and_foreign_matrix_files(tmp_path: Path, kinc) -> None:
     ],
 )
 def test_bad_similarity_options(tmp_path: Path, kinc, args: list[str], needle: str) -> None:
-    gem = tmp_path / "gem.txt"
-    gem.write_text(HEADER + "g1\t1\t2\t3\ng2\t3\t2\t1\n")
-    assert kinc("run", "import-emx", "--input", gem, "--output", tmp_path / "x.emx").code == 0
-    result = kinc(
-        "run",
-        "similarity",
-        "--input",
-        tmp_path / "x.emx",
-        "--ccm",
-        tmp_path / "a.ccm",
-        "--cmx",
-        tmp_path / "a.cmx",
-        *args,
-    )
+    _emx(tmp_path, kinc)
+    result = _similarity(kinc, tmp_path, *args)
     assert result.code == 2 and needle in result.err, result.err
     assert _leftovers(tmp_path, {"gem.txt", "x.emx"}) == []
 
@@ -157,31 +156,10 @@ def test_required_option_and_unknown_commands(tmp_path: Path, kinc) -> None:
 
 
 def test_number_and_boolean_spellings(tmp_path: Path, kinc) -> None:
-    gem = tmp_path / "gem.txt"
-    gem.write_text(HEADER + "g1\t1\t2\t3\ng2\t3\t2\t1\n")
-    assert kinc("run", "import-emx", "--input", gem, "--output", tmp_path / "x.emx").code == 0
+    _emx(tmp_path, kinc)
     for preout in ("true", "False", "1", "0", "yes", "NO"):
-        result = kinc(
-            "run",
-            "similarity",
-            "--input",
-            tmp_path / "x.emx",
-            "--ccm",
-            tmp_path / "a.ccm",
-            "--cmx",
-            tmp_path / "a.cmx",
-            "--preout",
-            preout,
-            "--minexpr",
-            "-inf",
-            "--maxexpr=inf",
-            "--minsamp",
-            "3",
-            "--mincorr",
-            "0",
-            "--crit",
-            "AIC",
-        )
+        spellings = ["--preout", preout, "--minexpr", "-inf", "--maxexpr=inf", "--minsamp", "3", "--mincorr", "0"]
+        result = _similarity(kinc, tmp_path, *spellings, "--crit", "AIC")
         assert result.code == 0, result.err
     from kinc.formats import CCM_FORMAT, open_pairs
 
@@ -203,13 +181,6 @@ def test_help_and_module_entry_point(kinc) -> None:
         check=False,
     )
     assert proc.returncode == 2 and "kinc: error: rmt: option --input needs a value" in proc.stderr
-
-
-def _emx(tmp_path: Path, kinc) -> Path:
-    gem = tmp_path / "gem.txt"
-    gem.write_text(HEADER + "g1\t1\t2\t3\ng2\t3\t2\t1\n")
-    assert kinc("run", "import-emx", "--input", gem, "--output", tmp_path / "x.emx").code == 0
-    return tmp_path / "x.emx"
 
 
 @pytest.mark.parametrize(
