@@ -45,6 +45,15 @@ def _figure() -> Figure:
     return Figure(figsize=_SIZE, dpi=_DPI, layout="constrained")
 
 
+def _finish(ax: Any, xlabel: str, ylabel: str, title: str, legend: str) -> None:
+    """The axis labels, title, a light grid and a small legend at ``legend``: the walk's and the histogram's."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc=legend, fontsize="small")
+
+
 def write_png(figure: Figure, out: BinaryIO) -> None:
     """Render the figure as PNG into ``out``; no timestamp or version, so equal figures give equal bytes."""
     figure.savefig(out, format="png", dpi=_DPI, metadata={"Software": None})
@@ -69,11 +78,7 @@ def rmt_figure(steps: list[Step], threshold: float) -> Figure:
     if chi and max(chi) > 5 * CHI_STOP:
         ax.set_yscale("log")
     ax.invert_xaxis()  # the walk goes from tstart down
-    ax.set_xlabel("similarity threshold t")
-    ax.set_ylabel("chi-square of NN spacings vs Poisson")
-    ax.set_title("RMT threshold walk")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    _finish(ax, "similarity threshold t", "chi-square of NN spacings vs Poisson", "RMT threshold walk", "upper left")
     return figure
 
 
@@ -101,11 +106,7 @@ def histogram_figure(counts: np.ndarray, edges: np.ndarray, threshold: float) ->
     if counts.any():
         ax.set_yscale("log")
     ax.set_xlim(-1.0, 1.0)
-    ax.set_xlabel("similarity r")
-    ax.set_ylabel("pairs")
-    ax.set_title("Similarity of the stored pairs")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper center", fontsize="small")
+    _finish(ax, "similarity r", "pairs", "Similarity of the stored pairs", "upper center")
     return figure
 
 
