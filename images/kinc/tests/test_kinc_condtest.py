@@ -56,24 +56,26 @@ def run_dir(tmp_path: Path, similarity_run: Path) -> Path:
     return tmp_path
 
 
-def _condtest(kinc, d: Path, *extra: object, output: str = "x.csm", verb: tuple[str, ...] = ("run",)):
-    return kinc(
-        *verb,
-        "cond-test",
-        "--emx",
-        d / "x.emx",
-        "--ccm",
-        d / "x.ccm",
-        "--cmx",
-        d / "x.cmx",
-        "--amx",
-        d / "amx.txt",
-        "--output",
-        d / output,
-        "--feat-tests",
-        "Condition,Dose,Batch",
-        *extra,
-    )
+FEAT_TESTS = "Condition,Dose,Batch"
+
+
+def _similarity_files(d: Path) -> list[object]:
+    """The EMX and the similarity run's CCM and CMX in d, as cond-test and extract take them."""
+    return ["--emx", d / "x.emx", "--ccm", d / "x.ccm", "--cmx", d / "x.cmx"]
+
+
+def _condtest(
+    kinc,
+    d: Path,
+    *extra: object,
+    output: str = "x.csm",
+    verb: tuple[str, ...] = ("run",),
+    feat_tests: str | None = FEAT_TESTS,
+):
+    """cond-test on d's run and amx.txt; feat_tests None leaves --feat-tests to extra."""
+    tests = ["--feat-tests", feat_tests] if feat_tests else []
+    files = [*_similarity_files(d), "--amx", d / "amx.txt", "--output", d / output]
+    return kinc(*verb, "cond-test", *files, *tests, *extra)
 
 
 def _read(path: Path) -> tuple[dict, np.ndarray]:
@@ -216,24 +218,8 @@ def _text_dose(rows):
 def test_bad_annotations(run_dir: Path, kinc, change, header, extra, needle) -> None:
     rows = change(amx_rows(planted()))
     write_amx(run_dir / "amx.txt", rows, header)
-    if extra and extra[0] == "--feat-tests":
-        result = kinc(
-            "run",
-            "cond-test",
-            "--emx",
-            run_dir / "x.emx",
-            "--ccm",
-            run_dir / "x.ccm",
-            "--cmx",
-            run_dir / "x.cmx",
-            "--amx",
-            run_dir / "amx.txt",
-            "--output",
-            run_dir / "x.csm",
-            *extra,
-        )
-    else:
-        result = _condtest(kinc, run_dir, *extra)
+    own_tests = bool(extra) and extra[0] == "--feat-tests"
+    result = _condtest(kinc, run_dir, *extra, feat_tests=None if own_tests else FEAT_TESTS)
     assert result.code == 2
     assert needle in result.err
     assert not (run_dir / "x.csm").exists()
@@ -269,7 +255,7 @@ def test_tails_match_scipy_or_tables() -> None:
 
 
 def _extract(kinc, d: Path, fmt: str, *extra: object):
-    files = ["--emx", d / "x.emx", "--ccm", d / "x.ccm", "--cmx", d / "x.cmx", "--csm", d / "x.csm"]
+    files = [*_similarity_files(d), "--csm", d / "x.csm"]
     return kinc(
         "run", "extract", *files, "--output", d / f"net.{fmt}", "--format", fmt, "--mincorr", "0", *extra
     )
@@ -277,20 +263,7 @@ def _extract(kinc, d: Path, fmt: str, *extra: object):
 
 def test_extract_keeps_the_edges_passing_a_condition_test(run_dir: Path, kinc) -> None:
     assert _condtest(kinc, run_dir).code == 0
-    plain = kinc(
-        "run",
-        "extract",
-        "--emx",
-        run_dir / "x.emx",
-        "--ccm",
-        run_dir / "x.ccm",
-        "--cmx",
-        run_dir / "x.cmx",
-        "--output",
-        run_dir / "plain.txt",
-        "--mincorr",
-        "0",
-    )
+    plain = kinc("run", "extract", *_similarity_files(run_dir), "--output", run_dir / "plain.txt", "--mincorr", "0")
     assert plain.code == 0
     every = (run_dir / "plain.txt").read_text().splitlines()
     assert _extract(kinc, run_dir, "text", "--filter-pvalue", "Condition,A,1e-3").code == 0
