@@ -126,34 +126,15 @@ def test_extract_checks_the_files_belong_together(tmp_path: Path, kinc, network:
     assert (
         kinc("run", "import-emx", "--input", tmp_path / "other.txt", "--output", tmp_path / "o.emx").code == 0
     )
-    result = kinc(
-        "run",
-        "extract",
-        "--emx",
-        tmp_path / "o.emx",
-        "--ccm",
-        network["ccm"],
-        "--cmx",
-        network["cmx"],
-        "--output",
-        tmp_path / "net.txt",
-    )
-    assert result.code == 2 and "45 genes" in result.err
-    assert not (tmp_path / "net.txt").exists()
-    result = kinc(
-        "run",
-        "extract",
-        "--emx",
-        network["emx"],
-        "--ccm",
-        network["cmx"],
-        "--cmx",
-        network["cmx"],
-        "--output",
-        tmp_path / "net.txt",
-    )
-    assert result.code == 2 and "not a kinc-ccm file" in result.err
-    assert not (tmp_path / "net.txt").exists()
+    mismatched = [
+        ({**network, "emx": tmp_path / "o.emx"}, "45 genes"),  # another GEM's EMX
+        ({**network, "ccm": network["cmx"]}, "not a kinc-ccm file"),  # the CMX given as the CCM
+    ]
+    for files, needle in mismatched:
+        inputs = ["--emx", files["emx"], "--ccm", files["ccm"], "--cmx", files["cmx"]]
+        result = kinc("run", "extract", *inputs, "--output", tmp_path / "net.txt")
+        assert result.code == 2 and needle in result.err
+        assert not (tmp_path / "net.txt").exists()
 
 
 # A pair's clusters are consecutive records; pairs (2, 0) and (3, 2) have several.
