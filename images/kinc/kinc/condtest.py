@@ -25,10 +25,10 @@ from kinc.formats import (
     CCM_FORMAT,
     CMX_FORMAT,
     CSM_FORMAT,
-    FORMAT_VERSION,
     PairFile,
     csm_dtype,
     open_pairs,
+    pair_file_header,
     write_header,
 )
 from kinc.pairs import pair_index
@@ -112,17 +112,10 @@ def csm_header(
     span: tuple[int, int],
     chunk: tuple[int, int] | None,
 ) -> dict[str, Any]:
-    return {
-        "format": CSM_FORMAT,
-        "version": FORMAT_VERSION,
-        "genes": cmx_header["genes"],
-        "samples": cmx_header["samples"],
-        "pairs": cmx_header["pairs"],
-        "range": list(span),
-        "chunk": list(chunk) if chunk else None,
-        "params": {**cmx_header.get("params", {}), **options},
-        "tests": [t.as_header() for t in notes.tests],
-    }
+    genes, samples, pairs = cmx_header["genes"], cmx_header["samples"], cmx_header["pairs"]
+    params = {**cmx_header.get("params", {}), **options}
+    tests = [t.as_header() for t in notes.tests]
+    return {**pair_file_header(CSM_FORMAT, genes, samples, pairs, span, chunk, params), "tests": tests}
 
 
 def _records(cmx: PairFile, ccm: PairFile, span: tuple[int, int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -55,6 +55,29 @@ def _csm_tests(header: dict[str, Any], path: str) -> int:
     return len(tests)
 
 
+def pair_file_header(
+    kind: str,
+    genes: int,
+    samples: int,
+    pairs: int,
+    span: tuple[int, int],
+    chunk: tuple[int, int] | None,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """The header a pair file (CMX, CCM, CSM) starts with: span its range of pairs, chunk (index, chunks)
+    for a chunk's file, else None."""
+    return {
+        "format": kind,
+        "version": FORMAT_VERSION,
+        "genes": genes,
+        "samples": samples,
+        "pairs": pairs,
+        "range": list(span),
+        "chunk": list(chunk) if chunk else None,
+        "params": params,
+    }
+
+
 def write_header(out: BinaryIO, header: dict[str, Any]) -> None:
     out.write(json.dumps(header, ensure_ascii=True, separators=(",", ":")).encode("ascii") + b"\n")
 

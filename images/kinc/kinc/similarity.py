@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 
 from kinc.errors import KincError
-from kinc.formats import CCM_FORMAT, CMX_DTYPE, CMX_FORMAT, FORMAT_VERSION, ccm_dtype, write_header
+from kinc.formats import CCM_FORMAT, CMX_DTYPE, CMX_FORMAT, ccm_dtype, pair_file_header, write_header
 from kinc.options import MAX_CLUSTERS
 from kinc.pairs import pair_coords, pair_count
 
@@ -492,16 +492,7 @@ def pair_header(
     span: tuple[int, int],
     chunk: tuple[int, int] | None,
 ) -> dict[str, object]:
-    return {
-        "format": kind,
-        "version": FORMAT_VERSION,
-        "genes": genes,
-        "samples": samples,
-        "pairs": pair_count(genes),
-        "range": list(span),
-        "chunk": list(chunk) if chunk else None,
-        "params": params.as_header(),
-    }
+    return pair_file_header(kind, genes, samples, pair_count(genes), span, chunk, params.as_header())
 
 
 def write_similarity(
