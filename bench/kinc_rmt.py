@@ -15,40 +15,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-PACKAGE = REPO / "images" / "kinc"
-EXAMPLE = REPO / "images/submitter/data/PRJNA301554.slim.GEM.log2.txt"  # KINC's example GEM
-THRESHOLDS = {"pearson": "0.831002", "spearman": "0.826002"}  # KINC 3.4's rules on the example
+from kinc_process import EXAMPLE, THRESHOLDS, load
+from kinc_process import run_kinc as kinc
+
 GOALS = {"rmt": 1.0, "extract": 0.5}  # seconds, at most
-
-
-def kinc(*args: object) -> tuple[float, float]:
-    """Wall and CPU seconds of one whole ``python -m kinc ARGS`` process."""
-    env = {**os.environ, "PYTHONPATH": str(PACKAGE)}
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "kinc", *map(str, args)], env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    now = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode:
-        raise SystemExit(f"kinc {' '.join(map(str, args))} failed ({result.returncode}): {result.stderr}")
-    return wall, now.ru_utime - used.ru_utime + now.ru_stime - used.ru_stime
-
-
-def load() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
-def best(runs: list[tuple[float, float]]) -> tuple[float, float]:
-    return min(runs)
 
 
 def main() -> int:
@@ -67,7 +41,7 @@ def main() -> int:
             log = d / f"{method}.log"
             runs = [kinc("run", "rmt", "--input", d / f"{method}.cmx", "--log", log) for _ in range(rounds)]
             thresholds[method] = log.read_text().splitlines()[-1]
-            wall, cpu = best(runs)
+            wall, cpu = min(runs)
             met = "met" if wall <= GOALS["rmt"] else "NOT met"
             print(f"rmt {method:9s} {wall:6.3f} s (cpu {cpu:.3f} s)   goal <= {GOALS['rmt']:g} s  {met};  "
                   f"threshold {thresholds[method]}")
@@ -78,7 +52,7 @@ def main() -> int:
             runs.append(kinc("run", "extract", *files, "--output", net, "--mincorr", thresholds["pearson"]))
             networks.add(hashlib.sha256(net.read_bytes()).hexdigest())
         edges = len(net.read_bytes().splitlines()) - 1
-        wall, cpu = best(runs)
+        wall, cpu = min(runs)
         met = "met" if wall <= GOALS["extract"] else "NOT met"
         print(f"extract pearson {wall:6.3f} s (cpu {cpu:.3f} s)   goal <= {GOALS['extract']:g} s  {met};  "
               f"{edges} edges, sha256 {', '.join(sorted(networks))}")

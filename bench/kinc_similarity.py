@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -39,24 +38,20 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from kinc_process import EXAMPLE, PACKAGE, REPO, THRESHOLDS, load, run_kinc
 from scipy import stats
 
-REPO = Path(__file__).resolve().parents[1]
-PACKAGE = REPO / "images" / "kinc"
 sys.path.insert(0, str(PACKAGE))
 
 from kinc.formats import ExpressionMatrix, read_emx, write_emx  # noqa: E402
 from kinc.gem import read_gem  # noqa: E402
 from kinc.pairs import pair_coords, pair_count  # noqa: E402
 
-# KINC's example GEM, as the collection ships it.
-EXAMPLE = REPO / "images/submitter/data/PRJNA301554.slim.GEM.log2.txt"
 LOOP_PAIRS = 3000
 GMM_GENES = 150  # 11,175 pairs: some seconds of the batched fits, while the example's 679,195 take minutes
 GMM_LOOP_PAIRS = 30
 GMM_OPTIONS = ["--clusmethod", "gmm", "--corrmethod", "spearman", "--minsamp", "25", "--minclus", "1",
                "--maxclus", "5", "--crit", "icl", "--preout", "true", "--postout", "true", "--mincorr", "0"]
-THRESHOLDS = {"pearson": "0.831002", "spearman": "0.826002"}  # KINC 3.4's rules on the example
 GOALS = {
     "similarity_ratio_pearson": (">=", 90.0),
     "similarity_ratio_spearman": (">=", 60.0),
@@ -162,20 +157,8 @@ CPU: dict[str, float] = {}  # CPU seconds (user + system) of the last process, b
 
 def kinc(*args: object) -> float:
     """Seconds of one whole ``python -m kinc ARGS`` process (its CPU seconds go to CPU[analytic])."""
-    env = {**os.environ, "PYTHONPATH": str(PACKAGE)}
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "kinc", *map(str, args)], env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    now = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU[str(args[1])] = now.ru_utime - used.ru_utime + now.ru_stime - used.ru_stime
-    if result.returncode:
-        raise SystemExit(f"kinc {' '.join(map(str, args))} failed ({result.returncode}): {result.stderr}")
+    seconds, CPU[str(args[1])] = run_kinc(*args)
     return seconds
-
-
-def load() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def one_round(values: np.ndarray, d: Path, seed: int) -> tuple[dict[str, float], dict[str, str]]:

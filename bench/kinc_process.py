@@ -1,0 +1,33 @@
+"""Whole ``python -m kinc`` processes as the benches time them, and the example GEM they read."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "images" / "kinc"
+EXAMPLE = REPO / "images/submitter/data/PRJNA301554.slim.GEM.log2.txt"  # KINC's example GEM
+THRESHOLDS = {"pearson": "0.831002", "spearman": "0.826002"}  # KINC 3.4's rules on the example
+
+
+def run_kinc(*args: object) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one whole ``python -m kinc ARGS`` process; exits on failure."""
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE)}
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "kinc", *map(str, args)], env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode:
+        raise SystemExit(f"kinc {' '.join(map(str, args))} failed ({result.returncode}): {result.stderr}")
+    return wall, now.ru_utime - used.ru_utime + now.ru_stime - used.ru_stime
+
+
+def load() -> str:
+    """The machine's load average, for the figures' context."""
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
