@@ -494,3 +494,96 @@ def test_rethreshold_leaves_a_running_dag_alone(kincflow, tmp_path: Path, monkey
     _with_dagman_cluster(run, 5)
     with pytest.raises(kincflow.FlowError, match="still running \\(DAGMan job 5\\)"):
         kincflow.rethreshold(run.name, 0.85)
+
+
+def _gmm_options(gem: Path, **overrides: object) -> argparse.Namespace:
+    values = dict(gem=str(gem), clusmethod="gmm", minclus=1, maxclus=5, crit="ICL", postout="true", alpha=0.001,
+                  power=0.8, annotations="", feat_tests="", feat_types="", pvalue=0.001, rsquare=0.3,
+                  reduction="maxcorr")
+    values.update(overrides)
+    return options(**values)
+
+
+def _dag_nodes(dag: str) -> list[str]:
+    return [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")]
+
+
+def test_gmm_dag_clusters_filters_by_power_and_reduces_for_rmt(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    run = kincflow.build_run(_gmm_options(gem))
+    dag = (run / "run.dag").read_text()
+    assert _dag_nodes(dag) == ["import", "chunk0", "chunk1", "chunk2", "merge", "extract", "corrpower", "rmt",
+                               "summary"]
+    assert "PARENT merge CHILD corrpower\nPARENT corrpower CHILD rmt\nPARENT rmt CHILD extract\n" in dag
+    assert ("--ccm similarity.ccm --cmx similarity.cmx --clusmethod gmm" in dag
+            and "--minclus 1 --maxclus 5 --crit icl --postout true" in dag)
+    assert _arguments(run / "merge.sub").startswith("merge 3 similarity --input input.emx --ccm similarity.ccm")
+    assert _arguments(run / "corrpower.sub") == (
+        "run corrpower --ccm-in similarity.ccm --cmx-in similarity.cmx --ccm-out network.ccm --cmx-out network.cmx "
+        "--alpha 0.001 --power 0.8")
+    assert _arguments(run / "rmt.sub") == "run rmt --input network.cmx --log rmt.log --reduction maxcorr --plot rmt.png"
+    assert _arguments(run / "extract.sub") == ""
+    assert not (run / "condtest.sub").exists()
+    for node in ("corrpower", "extract", "merge"):
+        assert f"RETRY {node} 2 UNLESS-EXIT 2\n" in dag
+    settings = json.loads((run / "run.json").read_text())["settings"]
+    assert settings["clusmethod"] == "gmm" and settings["crit"] == "icl" and settings["reduction"] == "maxcorr"
+    assert settings["annotations"] is False and settings["pvalue"] == 0.001 and settings["rsquare"] == 0.3
+    assert kincflow.summarize(run.name)["settings"] == settings
+
+
+def test_gmm_dag_with_annotations_splits_cond_test_and_extracts_with_the_csm(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    amx = tmp_path / "amx.txt"
+    amx.write_text("Sample\tTreatment\tAge\ns1\tA\t3\ns2\tB\t4\n")
+    run = kincflow.build_run(_gmm_options(gem, annotations=str(amx), feat_types="Age:quantitative"))
+    dag = (run / "run.dag").read_text()
+    assert _dag_nodes(dag) == ["import", "chunk0", "chunk1", "chunk2", "merge", "extract", "corrpower", "rmt",
+                               "condtest0", "condtest1", "condtest2", "condmerge", "summary"]
+    assert "PARENT corrpower CHILD condtest0 condtest1 condtest2\n" in dag
+    assert "PARENT condtest0 condtest1 condtest2 CHILD condmerge\n" in dag
+    assert "PARENT rmt condmerge CHILD extract\n" in dag
+    condtest_args = ("--emx input.emx --ccm network.ccm --cmx network.cmx --amx annotations.txt --output network.csm "
+                     "--feat-tests Treatment,Age --feat-types Age:quantitative --alpha 0.001 --power 0.8 --nan NA")
+    assert f'VARS condtest1 chunk="1" chunks="3" mode="condtest" job_args="{condtest_args}"' in dag
+    assert _arguments(run / "condmerge.sub") == f"merge 3 cond-test {condtest_args}"
+    condtest_sub = (run / "condtest.sub").read_text()
+    assert "universe = vanilla" in condtest_sub and "job_machine_attrs = CLOUDFLOCK_POOL" in condtest_sub
+    assert "transfer_input_files = input.emx,network.ccm,network.cmx,annotations.txt" in condtest_sub
+    assert "output = logs/condtest-$(chunk).out" in condtest_sub
+    assert (run / "annotations.txt").read_bytes() == amx.read_bytes()
+    assert _arguments(run / "extract.sub") == "-- --csm network.csm --filter-pvalue 0.001 --filter-rsquare 0.3"
+    for node in ("condtest0", "condtest2", "condmerge", "corrpower"):
+        assert f"RETRY {node} 2 UNLESS-EXIT 2\n" in dag
+    record = json.loads((run / "run.json").read_text())
+    assert record["feat_tests"] == ["Treatment", "Age"] and record["settings"]["annotations"] is True
+    assert record["settings"]["feat_types"] == "Age:quantitative"
+
+
+def test_gmm_feature_list_and_fixed_threshold(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    amx = tmp_path / "amx.txt"
+    amx.write_text("Sample\tTreatment\tAge\ns1\tA\t3\ns2\tB\t4\n")
+    run = kincflow.build_run(_gmm_options(gem, annotations=str(amx), feat_tests="Age", threshold=0.9, plots=False))
+    dag = (run / "run.dag").read_text()
+    assert "JOB rmt" not in dag and "PARENT condmerge CHILD extract\n" in dag
+    assert "--feat-tests Age --alpha" in dag
+    assert _arguments(run / "extract.sub") == (
+        "--no-plots 0.9 -- --csm network.csm --filter-pvalue 0.001 --filter-rsquare 0.3")
+    with pytest.raises(kincflow.FlowError, match="nowhere.amx"):
+        kincflow.build_run(_gmm_options(gem, annotations=str(tmp_path / "nowhere.amx")))
+
+
+def test_extract_job_passes_the_csm_options_after_its_own(tmp_path: Path) -> None:
+    fake = tmp_path / "kinc"
+    fake.write_text("#!/bin/sh\nprintf '%s\\n' \"$@\" > argv.txt\n")
+    fake.chmod(0o755)
+    (tmp_path / "rmt.log").write_text("0.9 10 5 1\n0.83\n")
+    subprocess.run([str(_EXTRACT_JOB), "--no-plots", "--", "--csm", "network.csm", "--filter-pvalue", "0.001"],
+                   cwd=tmp_path, env={**os.environ, "KINC": str(fake)}, check=True)
+    argv = (tmp_path / "argv.txt").read_text().split()
+    assert argv[:2] == ["run", "extract"] and argv[argv.index("--mincorr") + 1] == "0.83"
+    assert argv[-4:] == ["--csm", "network.csm", "--filter-pvalue", "0.001"]

@@ -53,6 +53,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -99,14 +100,14 @@ def _submit_file(executable: str, arguments: str, *, universe: str, name: str, e
     return "\n".join(lines) + "\n"
 
 
-def _chunk_submit(run: Path, inputs: str, memory_mb: int, delay_s: float = 0.0) -> str:
+def _chunk_submit(run: Path, inputs: str, memory_mb: int, delay_s: float = 0.0, log: str = "chunk") -> str:
     """One submit description for every chunk node; the node passes its index as $(chunk)."""
     return "\n".join([
         "universe = vanilla",
         f"executable = {WORKFLOW / 'chunk-job'}",
         "arguments = \"$(chunk) $(chunks) $(mode) $(job_args)\"",
-        "output = logs/chunk-$(chunk).out",
-        "error = logs/chunk-$(chunk).err",
+        f"output = logs/{log}-$(chunk).out",
+        f"error = logs/{log}-$(chunk).err",
         "log = run.log",
         "should_transfer_files = YES",
         "when_to_transfer_output = ON_EXIT",
@@ -121,7 +122,19 @@ def _chunk_submit(run: Path, inputs: str, memory_mb: int, delay_s: float = 0.0) 
     ]) + "\n"
 
 
+def _gmm(options: argparse.Namespace) -> bool:
+    return getattr(options, "clusmethod", "none") == "gmm"
+
+
 def _kinc_args(options: argparse.Namespace) -> str:
+    if _gmm(options):
+        # GMM: similarity writes similarity.*; corrpower keeps the clusters with power in network.*, which
+        # rmt, extract and rethreshold read as in traditional mode.
+        return (f"--input input.emx --ccm similarity.ccm --cmx similarity.cmx --clusmethod gmm "
+                f"--corrmethod {options.corrmethod} --minsamp {options.minsamp} --minexpr {options.minexpr} "
+                f"--maxexpr {options.maxexpr} --preout {str(options.preout).lower()} --mincorr {options.mincorr} "
+                f"--maxcorr {options.maxcorr} --minclus {options.minclus} --maxclus {options.maxclus} "
+                f"--crit {options.crit.lower()} --postout {str(options.postout).lower()}")
     return (f"--input input.emx --ccm network.ccm --cmx network.cmx --clusmethod none "
             f"--corrmethod {options.corrmethod} --minsamp {options.minsamp} --minexpr {options.minexpr} "
             f"--maxexpr {options.maxexpr} --preout {str(options.preout).lower()} --mincorr {options.mincorr} "
@@ -144,8 +157,37 @@ def gem_facts(gem: Path) -> dict:
     return {"gem_sha256": digest.hexdigest(), "gem_genes": genes, "gem_samples": samples or 0}
 
 
+def annotation_features(annotations: Path) -> list[str]:
+    """The features of an annotation matrix: its tab-separated header line after the sample column."""
+    with annotations.open(encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\r\n").split("\t")
+    return [name for name in header[1:] if name]
+
+
+def _condtest_args(options: argparse.Namespace, features: list[str]) -> str:
+    types = f" --feat-types {options.feat_types}" if options.feat_types else ""
+    return (f"--emx input.emx --ccm network.ccm --cmx network.cmx --amx annotations.txt --output network.csm "
+            f"--feat-tests {','.join(features)}{types} --alpha {options.alpha} --power {options.power} "
+            f"--nan {options.nan}")
+
+
+def gmm_settings(options: argparse.Namespace) -> dict:
+    """The GMM mode's settings (recorded only in that mode, so a traditional run's record stays as it was)."""
+    return {"clusmethod": "gmm", "minclus": options.minclus, "maxclus": options.maxclus, "crit": options.crit.lower(),
+            "postout": str(options.postout).lower() == "true", "alpha": options.alpha, "power": options.power,
+            "annotations": bool(options.annotations), "feat_tests": options.feat_tests or "",
+            "feat_types": options.feat_types or "", "pvalue": options.pvalue, "rsquare": options.rsquare,
+            "reduction": options.reduction}
+
+
 def settings(options: argparse.Namespace) -> dict:
     """KINC's settings of a run, as given to its commands."""
+    if _gmm(options):
+        return {**_traditional_settings(options), **gmm_settings(options)}
+    return _traditional_settings(options)
+
+
+def _traditional_settings(options: argparse.Namespace) -> dict:
     return {"jobs": options.chunks, "corrmethod": options.corrmethod, "minsamp": options.minsamp,
             "minexpr": str(options.minexpr), "maxexpr": str(options.maxexpr), "preout": options.preout == "true",
             "mincorr": options.mincorr, "maxcorr": options.maxcorr, "nan": options.nan,
@@ -184,12 +226,39 @@ def build_run(options: argparse.Namespace) -> Path:
         job_args = _kinc_args(options)
         _write(run / "merge.sub", _submit_file(
             kinc, f"merge {chunks} similarity {job_args}", universe="local", name="merge"))
+        gmm = _gmm(options)
         if options.threshold is None:
             plot = f" --plot {PLOTS['rmt']}" if options.plots else ""
+            reduction = f" --reduction {options.reduction}" if gmm else ""
             _write(run / "rmt.sub", _submit_file(
-                kinc, f"run rmt --input network.cmx --log rmt.log{plot}", universe="local", name="rmt"))
+                kinc, f"run rmt --input network.cmx --log rmt.log{reduction}{plot}", universe="local", name="rmt"))
         extract_args = ([] if options.plots else ["--no-plots"]) + (
             [] if options.threshold is None else [str(options.threshold)])
+        features: list[str] = []
+        if gmm:
+            _write(run / "corrpower.sub", _submit_file(
+                kinc, f"run corrpower --ccm-in similarity.ccm --cmx-in similarity.cmx --ccm-out network.ccm "
+                      f"--cmx-out network.cmx --alpha {options.alpha} --power {options.power}",
+                universe="local", name="corrpower"))
+        if gmm and options.annotations:
+            annotations = Path(options.annotations).resolve()
+            if not annotations.is_file():
+                raise FlowError(f"annotations {str(annotations)!r} is not a readable file")
+            shutil.copyfile(annotations, run / "annotations.txt")
+            features = ([name for name in options.feat_tests.split(",") if name] if options.feat_tests
+                        else annotation_features(annotations))
+            condtest_args = _condtest_args(options, features)
+            _write(run / "condtest.sub", _chunk_submit(
+                run, "input.emx,network.ccm,network.cmx,annotations.txt", options.request_memory, log="condtest"))
+            _write(run / "condmerge.sub", _submit_file(
+                kinc, f"merge {chunks} cond-test {condtest_args}", universe="local", name="condmerge"))
+            # The CSM's filters go to extract after its own options: extract-job [--no-plots] [T] -- EXTRA.
+            extract_args += ["--", "--csm", "network.csm", "--filter-pvalue", str(options.pvalue),
+                             "--filter-rsquare", str(options.rsquare)]
+        if gmm:
+            record.update(annotations=str(Path(options.annotations).resolve()) if options.annotations else None,
+                          feat_tests=features, extract_extra=extract_args[extract_args.index("--"):]
+                          if "--" in extract_args else [])
         _write(run / "extract.sub", _submit_file(
             str(WORKFLOW / "extract-job"), " ".join(extract_args), universe="local", name="extract"))
         nodes = ["JOB import import.sub"]
@@ -198,7 +267,9 @@ def build_run(options: argparse.Namespace) -> Path:
         nodes += ["JOB merge merge.sub", "JOB extract extract.sub"]
         chunk_names = " ".join(f"chunk{i}" for i in range(chunks))
         parents = f"PARENT import CHILD {chunk_names}\nPARENT {chunk_names} CHILD merge\n"
-        if options.threshold is None:
+        if gmm:
+            nodes, parents = _gmm_nodes(nodes, parents, options, features and _condtest_args(options, features))
+        elif options.threshold is None:
             nodes.append("JOB rmt rmt.sub")
             parents += "PARENT merge CHILD rmt\nPARENT rmt CHILD extract\n"
         else:
@@ -217,6 +288,28 @@ def build_run(options: argparse.Namespace) -> Path:
     _write(run / "run.dag", dag)
     _write(run / "run.json", json.dumps(record, indent=2) + "\n")
     return run
+
+
+def _gmm_nodes(nodes: list[str], parents: str, options: argparse.Namespace, condtest_args: str) -> tuple:
+    """GMM mode after merge: corrpower, then rmt (unless a fixed threshold) and, with annotations, cond-test
+    split over the pools like similarity (condtest0..N-1, then condmerge); extract waits for both."""
+    chunks = options.chunks
+    nodes = [*nodes, "JOB corrpower corrpower.sub"]
+    parents += "PARENT merge CHILD corrpower\n"
+    before_extract = []
+    if options.threshold is None:
+        nodes.append("JOB rmt rmt.sub")
+        parents += "PARENT corrpower CHILD rmt\n"
+        before_extract.append("rmt")
+    if condtest_args:
+        names = " ".join(f"condtest{i}" for i in range(chunks))
+        nodes += [f"JOB condtest{i} condtest.sub\nVARS condtest{i} chunk=\"{i}\" chunks=\"{chunks}\" "
+                  f"mode=\"condtest\" job_args=\"{condtest_args}\"" for i in range(chunks)]
+        nodes.append("JOB condmerge condmerge.sub")
+        parents += f"PARENT corrpower CHILD {names}\nPARENT {names} CHILD condmerge\n"
+        before_extract.append("condmerge")
+    parents += f"PARENT {' '.join(before_extract or ['corrpower'])} CHILD extract\n"
+    return nodes, parents
 
 
 def submit(options: argparse.Namespace) -> dict:
@@ -300,7 +393,9 @@ def rethreshold(run_id: str, threshold: float) -> dict:
     if missing:
         raise FlowError(f"run {run_id!r} has no merged similarity ({', '.join(missing)} missing): resume it instead")
     plots = [] if record.get("plots", True) else ["--no-plots"]
-    _write(run / "extract.sub", _submit_file(str(WORKFLOW / "extract-job"), " ".join([*plots, f"{threshold:g}"]),
+    extra = record.get("extract_extra", [])
+    _write(run / "extract.sub", _submit_file(str(WORKFLOW / "extract-job"),
+                                             " ".join([*plots, f"{threshold:g}", *extra]),
                                              universe="local", name="extract"))
     names = [line.split()[1] for line in (run / "run.dag").read_text().splitlines() if line.startswith("JOB ")]
     done = [name for name in names if name not in ("extract", "summary")]
@@ -516,7 +611,8 @@ def status(run_id: str) -> dict:
     if failed:
         # The node that failed itself, not one of the nodes it left futile.
         node = next((name for name in failed if nodes[name] == "error"), failed[0])
-        log_name = f"chunk-{node[5:]}" if node.startswith("chunk") else node
+        log_name = (f"chunk-{node[5:]}" if node.startswith("chunk") else
+                    f"condtest-{node[8:]}" if re.fullmatch(r"condtest\d+", node) else node)
         result["failed_node"] = node
         result["error"] = _tail(run / "logs" / f"{log_name}.err") or _tail(run / "run.dag.dagman.out")
         if node == "rmt":
@@ -598,6 +694,19 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--mincorr", type=float, default=0.5)
     sub.add_argument("--maxcorr", type=float, default=1.0)
     sub.add_argument("--nan", default="NA")
+    sub.add_argument("--clusmethod", choices=("none", "gmm"), default="none")
+    sub.add_argument("--minclus", type=int, default=1)
+    sub.add_argument("--maxclus", type=int, default=5)
+    sub.add_argument("--crit", choices=("icl", "bic", "aic", "ICL", "BIC", "AIC"), default="icl")
+    sub.add_argument("--postout", choices=("true", "false"), default="true")
+    sub.add_argument("--alpha", type=float, default=0.001, help="gmm: corrpower's and cond-test's alpha")
+    sub.add_argument("--power", type=float, default=0.8, help="gmm: corrpower's and cond-test's power")
+    sub.add_argument("--annotations", default="", help="gmm: annotation matrix; cond-test runs when given")
+    sub.add_argument("--feat-tests", dest="feat_tests", default="", help="features to test (empty: all)")
+    sub.add_argument("--feat-types", dest="feat_types", default="", help="FEATURE:TYPE,... for cond-test")
+    sub.add_argument("--pvalue", type=float, default=0.001, help="extract --filter-pvalue with annotations")
+    sub.add_argument("--rsquare", type=float, default=0.3, help="extract --filter-rsquare with annotations")
+    sub.add_argument("--reduction", choices=("first", "maxcorr", "random"), default="first")
     sub.add_argument("--no-plots", dest="plots", action="store_false",
                      help=f"skip the PNGs rmt and extract draw by default ({', '.join(PLOTS.values())})")
     sub.add_argument("--request-memory", type=int, default=512, help="MB per similarity job")
