@@ -78,6 +78,21 @@ def demo_figures(text: str) -> Figures:
     return rows
 
 
+def large_gem_figures(text: str) -> Figures:
+    """bench/large_gem_makespan.py's line 'large GEM makespan_s 30.1 (4 slots)  single-process pipeline_s 60.2
+    ratio 0.50 (goal <= 0.7)  parallel efficiency 0.50  networks the same'."""
+    rows = []
+    for makespan, slots, alone, ratio, goal, efficiency, same in re.findall(
+            r"^large GEM makespan_s ([\d.]+) \((\d+) slots\)\s+single-process pipeline_s ([\d.]+)\s+ratio ([\d.]+) "
+            r"\(goal <= ([\d.]+)\)\s+parallel efficiency ([\d.]+)\s+networks (the same|DIFFER)", text, flags=re.M):
+        rows += [figure("large GEM makespan", _number(makespan), "s"),
+                 figure("large GEM single-process pipeline, one thread", _number(alone), "s"),
+                 figure("large GEM makespan / pipeline", _number(ratio), "", ("<=", _number(goal))),
+                 figure(f"large GEM parallel efficiency, {slots} slots", _number(efficiency), ""),
+                 figure("large GEM network differs from the pipeline's", int(same != "the same"), "", ("<=", 0))]
+    return rows
+
+
 def kinc_rmt_figures(text: str) -> Figures:
     """bench/kinc_rmt.py's lines 'rmt pearson    0.412 s (cpu 0.400 s)   goal <= 1 s  met; ...'."""
     return [figure(f"kinc {step} {method} (best)", _number(wall), "s", ("<=", _number(goal)))
@@ -151,6 +166,7 @@ BENCHES = [
     Bench("pool_scaling", ("pool_scaling.py", "--json", "{json}"), own_figures, json_file=True),
     Bench("provision_twice", ("provision_twice.py", "--json", "{json}"), own_figures, json_file=True),
     Bench("demo_makespan", ("demo_makespan.py",), demo_figures),
+    Bench("large_gem_makespan", ("large_gem_makespan.py",), large_gem_figures),
     Bench("federation_makespan", ("federation_makespan.py", "--json"), federation_figures, json_stdout=True),
     Bench("fault_recovery", ("fault_recovery.py", "--json"), fault_figures, json_stdout=True),
     Bench("marathon_bringup", ("marathon_bringup.py",), marathon_figures),
