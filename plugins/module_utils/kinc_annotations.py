@@ -66,7 +66,10 @@ def feature_list(value, variable):
 
 def feature_types(value):
     """A mapping or FEATURE:TYPE comma string, as {feature: type}."""
-    items = [f"{k}:{v}" for k, v in value.items()] if isinstance(value, dict) else feature_list(value, "kinc_feat_types")
+    if isinstance(value, dict):
+        items = [f"{key}:{kind}" for key, kind in value.items()]
+    else:
+        items = feature_list(value, "kinc_feat_types")
     types = {}
     for item in items:
         feature, colon, kind = item.rpartition(":")
