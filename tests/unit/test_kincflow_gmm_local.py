@@ -1,0 +1,91 @@
+"""GMM mode's DAG run node by node on this machine with the KINC payload (no HTCondor): the arguments the
+DAG gives each node fit the payload's commands and the files they pass along."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support import REPO
+
+_WORKFLOW = REPO / "images" / "submitter" / "workflow"
+
+
+@pytest.fixture()
+def kincflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KINCFLOW_HOME", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("kincflow", _WORKFLOW / "kincflow.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["kincflow"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _inputs(tmp_path: Path) -> tuple[Path, Path]:
+    rng = np.random.default_rng(7)
+    samples = [f"s{i}" for i in range(40)]
+    base = rng.normal(size=40)
+    rows = ["\t".join(samples)]
+    for gene in range(6):
+        values = base * (1 if gene % 2 else -1) + rng.normal(scale=0.3, size=40)
+        rows.append("\t".join([f"g{gene}", *(f"{v:.4f}" for v in values)]))
+    gem = tmp_path / "gem.txt"
+    gem.write_text("\n".join(rows) + "\n")
+    amx = tmp_path / "amx.txt"
+    amx.write_text("Sample\tTreatment\tAge\n" + "".join(
+        f"{s}\t{'AB'[i % 2]}\t{20 + i}\n" for i, s in enumerate(samples)))
+    return gem, amx
+
+
+def _arguments(submit_file: Path) -> list[str]:
+    line = next(line for line in submit_file.read_text().splitlines() if line.startswith("arguments = "))
+    return shlex.split(line.removeprefix("arguments = ").strip('"'))
+
+
+def test_the_gmm_dag_runs_node_by_node_with_the_payload(kincflow, tmp_path: Path) -> None:
+    gem, amx = _inputs(tmp_path)
+    options = kincflow._parser().parse_args(
+        ["submit", "2", str(gem), "--clusmethod", "gmm", "--minsamp", "10", "--maxclus", "2", "--annotations",
+         str(amx), "--threshold", "0.5", "--no-plots", "--pvalue", "1", "--rsquare", "0"])
+    options.mode = "kinc"
+    run = kincflow.build_run(options)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "images" / "kinc")}
+    kinc = [sys.executable, "-m", "kinc"]
+    dag = (run / "run.dag").read_text()
+
+    def node(name: str) -> None:
+        if name.startswith(("chunk", "condtest")):
+            vars_line = next(line for line in dag.splitlines() if line.startswith(f"VARS {name} "))
+            values = dict(re.findall(r'(\w+)="([^"]*)"', vars_line))
+            analytic = "similarity" if values["mode"] == "kinc" else "cond-test"
+            argv = [*kinc, "chunkrun", values["chunk"], values["chunks"], analytic, *shlex.split(values["job_args"])]
+        else:
+            argv = [*kinc, *_arguments(run / f"{name}.sub")]
+        result = subprocess.run(argv, cwd=run, env=env, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, (name, argv, result.stderr)
+
+    # extract-job runs "$KINC run extract": a wrapper script stands for /usr/local/bin/kinc.
+    wrapper = tmp_path / "kinc"
+    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={REPO / 'images' / 'kinc'} exec {sys.executable} -m kinc \"$@\"\n")
+    wrapper.chmod(0o755)
+    order = [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")]
+    assert order == ["import", "chunk0", "chunk1", "merge", "extract", "corrpower", "condtest0", "condtest1",
+                     "condmerge", "summary"]
+    for name in ["import", "chunk0", "chunk1", "merge", "corrpower", "condtest0", "condtest1", "condmerge"]:
+        node(name)
+    result = subprocess.run([str(_WORKFLOW / "extract-job"), *_arguments(run / "extract.sub")], cwd=run,
+                            env={**env, "KINC": str(wrapper)}, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = (run / "network.txt").read_text().splitlines()
+    header = lines[0].split("\t")
+    assert len(lines) > 1  # the correlated genes' edges pass the open filters
+    assert header[:2] == ["Source", "Target"] and "Age_pVal" in header and "Treatment__A_pVal" in header
+    assert (run / "network.csm").is_file() and (run / "threshold.txt").read_text() == "0.5\n"
