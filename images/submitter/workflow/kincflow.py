@@ -32,6 +32,11 @@
 
 DAG: import (local) -> chunk0..chunkN-1 (flock to the executor pools) -> merge -> rmt (or a fixed
 threshold) -> extract -> summary, the bookkeeping nodes in the local universe on the submitter.
+GMM mode (submit --clusmethod gmm [--minclus --maxclus --crit --postout --alpha --power --reduction]): the
+chunks cluster each pair into similarity.*; corrpower keeps the clusters with power as network.*; rmt takes
+--reduction. With --annotations AMX [--feat-tests A,B] [--feat-types A:type] [--pvalue P] [--rsquare R]:
+cond-test runs as condtest0..condtestN-1 over the pools, condmerge writes network.csm, and extract keeps the
+edges with a test passing the filters. Its settings are recorded in run.json and summary.json.
 Each chunk job records where it ran (its pool, host, times, job id, digests of its chunk files) in
 chunk-<i>.meta.json, which comes back with its output; the summary counts jobs per pool from those
 records and how often each node's job was started from the job event log (run.log).
