@@ -96,906 +96,147 @@ def record(name: str, version: str, capsys: pytest.CaptureFixture[str]) -> dict[
 
 
 # Recorded from the module as it was before its options were declared in one table (marathon_options.py);
-# the refactoring must not change a byte of what Marathon receives.
+# the refactoring must not change a byte of what Marathon receives. The bodies are built by one function
+# from each set's own fields, in the key order each Marathon version is sent.
+SEED_ARGS = ["-p", "<irods-password>", "-h", "<irods-host>", "-z", "<irods-zone>", "-P", "<irods-port>"]
+EVERY_OPTION_ENV = {"N": "4", "ON": "true", "OFF": "false", "NONE": "", "TEXT": "x", "WEAVE_CIDR": "ip:10.32.7.9/12"}
+FULL_HEALTH_CHECK = {
+    "gracePeriodSeconds": 30,
+    "intervalSeconds": 60,
+    "timeoutSeconds": 20,
+    "maxConsecutiveFailures": 3,
+    "delaySeconds": 15,
+    "ignoreHttp1xx": False,
+    "protocol": "TCP",
+    "portIndex": 0,
+}
+BRIDGE = {"network": "BRIDGE", "networks": [{"mode": "container/bridge"}]}
+FIELDS: dict[str, dict[str, Any]] = {
+    "seed_submitter_weave": {
+        "id": "/submitter",
+        "cpus": 1.0,
+        "mem": 2048.0,
+        "disk": 50000.0,
+        "env": {"WEAVE_CIDR": "ip:172.16.0.1/24"},
+        "image": "scidas/kinc-submitter",
+        "ports": [{"containerPort": 22, "hostPort": 0, "protocol": "tcp"}],
+        "args": ["-f", "172.16.0.2,172.16.0.3", "-k", "<ssh-pubkey>", "-u", "<irods-user>", *SEED_ARGS],
+        **BRIDGE,
+    },
+    "seed_runner2_docker_network": {
+        "id": "/runner2",
+        "cpus": 4.0,
+        "mem": 4096.0,
+        "disk": 10000.0,
+        "image": "scidas/htcondor-worker-centos7",
+        "parameters": [
+            {"key": "hostname", "value": "runner2"},
+            {"key": "label", "value": "cloudflock.role=executor"},
+            {"key": "net", "value": "flocknet"},
+            {"key": "ip", "value": "172.16.0.3"},
+        ],
+        "args": ["-u", "<ssh-pubkey>", *SEED_ARGS],
+        "network": "USER",
+        "ip_address": {"networkName": "flocknet"},
+        "networks": [{"mode": "container", "name": "flocknet"}],
+    },
+    "every_option": {
+        "id": "/flock/executor-a",
+        "instances": 2,
+        "cpus": 2.0,
+        "mem": 1024.5,
+        "disk": 0,
+        "env": EVERY_OPTION_ENV,
+        "labels": {"pool": "executor", "weight": "2"},
+        "constraints": [["hostname", "UNIQUE"], ["rack", "GROUP_BY", "3"]],
+        "health_checks": [{"protocol": "TCP", "portIndex": 0, "gracePeriodSeconds": 30}],
+        "image": "cloudflock/executor:1.2",
+        "privileged": True,
+        "force_pull": True,
+        "parameters": [{"key": "sysctl", "value": "net.ipv4.tcp_keepalive_intvl=5"}, {"key": "init", "value": ""}],
+        "ports": [
+            {"containerPort": 9618, "hostPort": 9618, "protocol": "tcp", "name": "condor", "labels": {"vip": "1"}},
+            {"containerPort": 53, "hostPort": 0, "protocol": "udp,tcp"},
+        ],
+        "volumes": [
+            {"containerPath": "/var/lib/condor", "mode": "RW", "hostPath": "/srv/condor"},
+            {"containerPath": "/scratch", "mode": "RO"},
+        ],
+        **BRIDGE,
+    },
+    "unpinned_empty_args": {
+        "id": "/plain",
+        "cpus": 1.0,
+        "mem": 128.0,
+        "disk": 10.0,
+        "image": "busybox",
+        "args": [],
+        **BRIDGE,
+    },
+}
+CHANGES = {"every_option": ["cpus", "env.N", "env.NONE", "env.OFF", "env.ON", "env.TEXT"]}
+
+
+def app_body(version: str, f: dict[str, Any]) -> dict[str, Any]:
+    """The body the module sends: Marathon 1.4 keeps ports and the network in ``docker``, 1.10 does not."""
+    docker = {
+        "image": f["image"],
+        "privileged": f.get("privileged", False),
+        "forcePullImage": f.get("force_pull", False),
+        "parameters": f.get("parameters", []),
+    }
+    container: dict[str, Any] = {"type": "DOCKER", "docker": docker, "volumes": f.get("volumes", [])}
+    if version == "1.4.3":
+        docker.update(portMappings=f.get("ports", []), network=f["network"])
+    else:
+        container["portMappings"] = f.get("ports", [])
+    body = {
+        "id": f["id"],
+        "instances": f.get("instances", 1),
+        **{key: f[key] for key in ("cpus", "mem", "disk")},
+        "env": f.get("env", {}),
+        "labels": f.get("labels", {}),
+        "constraints": f.get("constraints", []),
+        "healthChecks": f.get("health_checks", []),
+        "container": container,
+    }
+    if "args" in f:
+        body["args"] = f["args"]
+    if version == "1.4.3" and "ip_address" in f:
+        body["ipAddress"] = f["ip_address"]
+    if version != "1.4.3":
+        body["networks"] = f["networks"]
+    return body
+
+
+def after_update(body: dict[str, Any]) -> dict[str, Any]:
+    """UPDATE applied: three cpus, and env replaced by N=5 (the pinned address's WEAVE_CIDR stays)."""
+    weave = {k: v for k, v in body["env"].items() if k == "WEAVE_CIDR"}
+    return {**body, "cpus": 3.0, "env": {"N": "5", **weave}}
+
+
+def shown_in_diff(version: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The app as the diff shows it: Marathon's defaults filled in (compared with sorted keys)."""
+    shown = {**body, "args": [], "cmd": None, "healthChecks": [FULL_HEALTH_CHECK]}
+    if version == "1.4.3":
+        shown["ipAddress"] = None
+    return shown
+
+
+def expected(name: str, version: str) -> dict[str, Any]:
+    created = app_body(version, FIELDS[name])
+    updated = after_update(created)
+    result: dict[str, Any] = {
+        "writes": [("POST", "/v2/apps", created), ("PUT", "/v2/apps" + created["id"], updated)],
+        "changes": CHANGES.get(name, ["cpus", "env.N"]),
+    }
+    if name == "every_option":
+        result["diff"] = {"before": shown_in_diff(version, created), "after": shown_in_diff(version, updated)}
+    return result
+
+
 EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
-    ("seed_submitter_weave", "1.4.3"): {
-        "writes": [
-            (
-                "POST",
-                "/v2/apps",
-                {
-                    "id": "/submitter",
-                    "instances": 1,
-                    "cpus": 1.0,
-                    "mem": 2048.0,
-                    "disk": 50000.0,
-                    "env": {"WEAVE_CIDR": "ip:172.16.0.1/24"},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "scidas/kinc-submitter",
-                            "privileged": False,
-                            "forcePullImage": False,
-                            "parameters": [],
-                            "portMappings": [{"containerPort": 22, "hostPort": 0, "protocol": "tcp"}],
-                            "network": "BRIDGE",
-                        },
-                        "volumes": [],
-                    },
-                    "args": [
-                        "-f",
-                        "172.16.0.2,172.16.0.3",
-                        "-k",
-                        "<ssh-pubkey>",
-                        "-u",
-                        "<irods-user>",
-                        "-p",
-                        "<irods-password>",
-                        "-h",
-                        "<irods-host>",
-                        "-z",
-                        "<irods-zone>",
-                        "-P",
-                        "<irods-port>",
-                    ],
-                },
-            ),
-            (
-                "PUT",
-                "/v2/apps/submitter",
-                {
-                    "id": "/submitter",
-                    "instances": 1,
-                    "cpus": 3.0,
-                    "mem": 2048.0,
-                    "disk": 50000.0,
-                    "env": {"N": "5", "WEAVE_CIDR": "ip:172.16.0.1/24"},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "scidas/kinc-submitter",
-                            "privileged": False,
-                            "forcePullImage": False,
-                            "parameters": [],
-                            "portMappings": [{"containerPort": 22, "hostPort": 0, "protocol": "tcp"}],
-                            "network": "BRIDGE",
-                        },
-                        "volumes": [],
-                    },
-                    "args": [
-                        "-f",
-                        "172.16.0.2,172.16.0.3",
-                        "-k",
-                        "<ssh-pubkey>",
-                        "-u",
-                        "<irods-user>",
-                        "-p",
-                        "<irods-password>",
-                        "-h",
-                        "<irods-host>",
-                        "-z",
-                        "<irods-zone>",
-                        "-P",
-                        "<irods-port>",
-                    ],
-                },
-            ),
-        ],
-        "changes": ["cpus", "env.N"],
-    },
-    ("seed_submitter_weave", "1.10.17"): {
-        "writes": [
-            (
-                "POST",
-                "/v2/apps",
-                {
-                    "id": "/submitter",
-                    "instances": 1,
-                    "cpus": 1.0,
-                    "mem": 2048.0,
-                    "disk": 50000.0,
-                    "env": {"WEAVE_CIDR": "ip:172.16.0.1/24"},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "scidas/kinc-submitter",
-                            "privileged": False,
-                            "forcePullImage": False,
-                            "parameters": [],
-                        },
-                        "volumes": [],
-                        "portMappings": [{"containerPort": 22, "hostPort": 0, "protocol": "tcp"}],
-                    },
-                    "args": [
-                        "-f",
-                        "172.16.0.2,172.16.0.3",
-                        "-k",
-                        "<ssh-pubkey>",
-                        "-u",
-                        "<irods-user>",
-                        "-p",
-                        "<irods-password>",
-                        "-h",
-                        "<irods-host>",
-                        "-z",
-                        "<irods-zone>",
-                        "-P",
-                        "<irods-port>",
-                    ],
-                    "networks": [{"mode": "container/bridge"}],
-                },
-            ),
-            (
-                "PUT",
-                "/v2/apps/submitter",
-                {
-                    "id": "/submitter",
-                    "instances": 1,
-                    "cpus": 3.0,
-                    "mem": 2048.0,
-                    "disk": 50000.0,
-                    "env": {"N": "5", "WEAVE_CIDR": "ip:172.16.0.1/24"},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "scidas/kinc-submitter",
-                            "privileged": False,
-                            "forcePullImage": False,
-                            "parameters": [],
-                        },
-                        "volumes": [],
-                        "portMappings": [{"containerPort": 22, "hostPort": 0, "protocol": "tcp"}],
-                    },
-                    "args": [
-                        "-f",
-                        "172.16.0.2,172.16.0.3",
-                        "-k",
-                        "<ssh-pubkey>",
-                        "-u",
-                        "<irods-user>",
-                        "-p",
-                        "<irods-password>",
-                        "-h",
-                        "<irods-host>",
-                        "-z",
-                        "<irods-zone>",
-                        "-P",
-                        "<irods-port>",
-                    ],
-                    "networks": [{"mode": "container/bridge"}],
-                },
-            ),
-        ],
-        "changes": ["cpus", "env.N"],
-    },
-    ("seed_runner2_docker_network", "1.4.3"): {
-        "writes": [
-            (
-                "POST",
-                "/v2/apps",
-                {
-                    "id": "/runner2",
-                    "instances": 1,
-                    "cpus": 4.0,
-                    "mem": 4096.0,
-                    "disk": 10000.0,
-                    "env": {},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "scidas/htcondor-worker-centos7",
-                            "privileged": False,
-                            "forcePullImage": False,
-                            "parameters": [
-                                {"key": "hostname", "value": "runner2"},
-                                {"key": "label", "value": "cloudflock.role=executor"},
-                                {"key": "net", "value": "flocknet"},
-                                {"key": "ip", "value": "172.16.0.3"},
-                            ],
-                            "portMappings": [],
-                            "network": "USER",
-                        },
-                        "volumes": [],
-                    },
-                    "args": [
-                        "-u",
-                        "<ssh-pubkey>",
-                        "-p",
-                        "<irods-password>",
-                        "-h",
-                        "<irods-host>",
-                        "-z",
-                        "<irods-zone>",
-                        "-P",
-                        "<irods-port>",
-                    ],
-                    "ipAddress": {"networkName": "flocknet"},
-                },
-            ),
-            (
-                "PUT",
-                "/v2/apps/runner2",
-                {
-                    "id": "/runner2",
-                    "instances": 1,
-                    "cpus": 3.0,
-                    "mem": 4096.0,
-                    "disk": 10000.0,
-                    "env": {"N": "5"},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "scidas/htcondor-worker-centos7",
-                            "privileged": False,
-                            "forcePullImage": False,
-                            "parameters": [
-                                {"key": "hostname", "value": "runner2"},
-                                {"key": "label", "value": "cloudflock.role=executor"},
-                                {"key": "net", "value": "flocknet"},
-                                {"key": "ip", "value": "172.16.0.3"},
-                            ],
-                            "portMappings": [],
-                            "network": "USER",
-                        },
-                        "volumes": [],
-                    },
-                    "args": [
-                        "-u",
-                        "<ssh-pubkey>",
-                        "-p",
-                        "<irods-password>",
-                        "-h",
-                        "<irods-host>",
-                        "-z",
-                        "<irods-zone>",
-                        "-P",
-                        "<irods-port>",
-                    ],
-                    "ipAddress": {"networkName": "flocknet"},
-                },
-            ),
-        ],
-        "changes": ["cpus", "env.N"],
-    },
-    ("seed_runner2_docker_network", "1.10.17"): {
-        "writes": [
-            (
-                "POST",
-                "/v2/apps",
-                {
-                    "id": "/runner2",
-                    "instances": 1,
-                    "cpus": 4.0,
-                    "mem": 4096.0,
-                    "disk": 10000.0,
-                    "env": {},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "scidas/htcondor-worker-centos7",
-                            "privileged": False,
-                            "forcePullImage": False,
-                            "parameters": [
-                                {"key": "hostname", "value": "runner2"},
-                                {"key": "label", "value": "cloudflock.role=executor"},
-                                {"key": "net", "value": "flocknet"},
-                                {"key": "ip", "value": "172.16.0.3"},
-                            ],
-                        },
-                        "volumes": [],
-                        "portMappings": [],
-                    },
-                    "args": [
-                        "-u",
-                        "<ssh-pubkey>",
-                        "-p",
-                        "<irods-password>",
-                        "-h",
-                        "<irods-host>",
-                        "-z",
-                        "<irods-zone>",
-                        "-P",
-                        "<irods-port>",
-                    ],
-                    "networks": [{"mode": "container", "name": "flocknet"}],
-                },
-            ),
-            (
-                "PUT",
-                "/v2/apps/runner2",
-                {
-                    "id": "/runner2",
-                    "instances": 1,
-                    "cpus": 3.0,
-                    "mem": 4096.0,
-                    "disk": 10000.0,
-                    "env": {"N": "5"},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "scidas/htcondor-worker-centos7",
-                            "privileged": False,
-                            "forcePullImage": False,
-                            "parameters": [
-                                {"key": "hostname", "value": "runner2"},
-                                {"key": "label", "value": "cloudflock.role=executor"},
-                                {"key": "net", "value": "flocknet"},
-                                {"key": "ip", "value": "172.16.0.3"},
-                            ],
-                        },
-                        "volumes": [],
-                        "portMappings": [],
-                    },
-                    "args": [
-                        "-u",
-                        "<ssh-pubkey>",
-                        "-p",
-                        "<irods-password>",
-                        "-h",
-                        "<irods-host>",
-                        "-z",
-                        "<irods-zone>",
-                        "-P",
-                        "<irods-port>",
-                    ],
-                    "networks": [{"mode": "container", "name": "flocknet"}],
-                },
-            ),
-        ],
-        "changes": ["cpus", "env.N"],
-    },
-    ("every_option", "1.4.3"): {
-        "writes": [
-            (
-                "POST",
-                "/v2/apps",
-                {
-                    "id": "/flock/executor-a",
-                    "instances": 2,
-                    "cpus": 2.0,
-                    "mem": 1024.5,
-                    "disk": 0,
-                    "env": {
-                        "N": "4",
-                        "ON": "true",
-                        "OFF": "false",
-                        "NONE": "",
-                        "TEXT": "x",
-                        "WEAVE_CIDR": "ip:10.32.7.9/12",
-                    },
-                    "labels": {"pool": "executor", "weight": "2"},
-                    "constraints": [["hostname", "UNIQUE"], ["rack", "GROUP_BY", "3"]],
-                    "healthChecks": [{"protocol": "TCP", "portIndex": 0, "gracePeriodSeconds": 30}],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "cloudflock/executor:1.2",
-                            "privileged": True,
-                            "forcePullImage": True,
-                            "parameters": [
-                                {"key": "sysctl", "value": "net.ipv4.tcp_keepalive_intvl=5"},
-                                {"key": "init", "value": ""},
-                            ],
-                            "portMappings": [
-                                {
-                                    "containerPort": 9618,
-                                    "hostPort": 9618,
-                                    "protocol": "tcp",
-                                    "name": "condor",
-                                    "labels": {"vip": "1"},
-                                },
-                                {"containerPort": 53, "hostPort": 0, "protocol": "udp,tcp"},
-                            ],
-                            "network": "BRIDGE",
-                        },
-                        "volumes": [
-                            {"containerPath": "/var/lib/condor", "mode": "RW", "hostPath": "/srv/condor"},
-                            {"containerPath": "/scratch", "mode": "RO"},
-                        ],
-                    },
-                },
-            ),
-            (
-                "PUT",
-                "/v2/apps/flock/executor-a",
-                {
-                    "id": "/flock/executor-a",
-                    "instances": 2,
-                    "cpus": 3.0,
-                    "mem": 1024.5,
-                    "disk": 0,
-                    "env": {"N": "5", "WEAVE_CIDR": "ip:10.32.7.9/12"},
-                    "labels": {"pool": "executor", "weight": "2"},
-                    "constraints": [["hostname", "UNIQUE"], ["rack", "GROUP_BY", "3"]],
-                    "healthChecks": [{"protocol": "TCP", "portIndex": 0, "gracePeriodSeconds": 30}],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "cloudflock/executor:1.2",
-                            "privileged": True,
-                            "forcePullImage": True,
-                            "parameters": [
-                                {"key": "sysctl", "value": "net.ipv4.tcp_keepalive_intvl=5"},
-                                {"key": "init", "value": ""},
-                            ],
-                            "portMappings": [
-                                {
-                                    "containerPort": 9618,
-                                    "hostPort": 9618,
-                                    "protocol": "tcp",
-                                    "name": "condor",
-                                    "labels": {"vip": "1"},
-                                },
-                                {"containerPort": 53, "hostPort": 0, "protocol": "udp,tcp"},
-                            ],
-                            "network": "BRIDGE",
-                        },
-                        "volumes": [
-                            {"containerPath": "/var/lib/condor", "mode": "RW", "hostPath": "/srv/condor"},
-                            {"containerPath": "/scratch", "mode": "RO"},
-                        ],
-                    },
-                },
-            ),
-        ],
-        "changes": ["cpus", "env.N", "env.NONE", "env.OFF", "env.ON", "env.TEXT"],
-        "diff": {
-            "before": {
-                "id": "/flock/executor-a",
-                "instances": 2,
-                "cpus": 2.0,
-                "mem": 1024.5,
-                "disk": 0,
-                "args": [],
-                "cmd": None,
-                "env": {
-                    "N": "4",
-                    "ON": "true",
-                    "OFF": "false",
-                    "NONE": "",
-                    "TEXT": "x",
-                    "WEAVE_CIDR": "ip:10.32.7.9/12",
-                },
-                "labels": {"pool": "executor", "weight": "2"},
-                "constraints": [["hostname", "UNIQUE"], ["rack", "GROUP_BY", "3"]],
-                "healthChecks": [
-                    {
-                        "gracePeriodSeconds": 30,
-                        "intervalSeconds": 60,
-                        "timeoutSeconds": 20,
-                        "maxConsecutiveFailures": 3,
-                        "delaySeconds": 15,
-                        "ignoreHttp1xx": False,
-                        "protocol": "TCP",
-                        "portIndex": 0,
-                    }
-                ],
-                "container": {
-                    "type": "DOCKER",
-                    "docker": {
-                        "image": "cloudflock/executor:1.2",
-                        "privileged": True,
-                        "forcePullImage": True,
-                        "parameters": [
-                            {"key": "sysctl", "value": "net.ipv4.tcp_keepalive_intvl=5"},
-                            {"key": "init", "value": ""},
-                        ],
-                        "portMappings": [
-                            {
-                                "containerPort": 9618,
-                                "hostPort": 9618,
-                                "protocol": "tcp",
-                                "name": "condor",
-                                "labels": {"vip": "1"},
-                            },
-                            {"containerPort": 53, "hostPort": 0, "protocol": "udp,tcp"},
-                        ],
-                        "network": "BRIDGE",
-                    },
-                    "volumes": [
-                        {"containerPath": "/var/lib/condor", "mode": "RW", "hostPath": "/srv/condor"},
-                        {"containerPath": "/scratch", "mode": "RO"},
-                    ],
-                },
-                "ipAddress": None,
-            },
-            "after": {
-                "id": "/flock/executor-a",
-                "instances": 2,
-                "cpus": 3.0,
-                "mem": 1024.5,
-                "disk": 0,
-                "args": [],
-                "cmd": None,
-                "env": {"N": "5", "WEAVE_CIDR": "ip:10.32.7.9/12"},
-                "labels": {"pool": "executor", "weight": "2"},
-                "constraints": [["hostname", "UNIQUE"], ["rack", "GROUP_BY", "3"]],
-                "healthChecks": [
-                    {
-                        "gracePeriodSeconds": 30,
-                        "intervalSeconds": 60,
-                        "timeoutSeconds": 20,
-                        "maxConsecutiveFailures": 3,
-                        "delaySeconds": 15,
-                        "ignoreHttp1xx": False,
-                        "protocol": "TCP",
-                        "portIndex": 0,
-                    }
-                ],
-                "container": {
-                    "type": "DOCKER",
-                    "docker": {
-                        "image": "cloudflock/executor:1.2",
-                        "privileged": True,
-                        "forcePullImage": True,
-                        "parameters": [
-                            {"key": "sysctl", "value": "net.ipv4.tcp_keepalive_intvl=5"},
-                            {"key": "init", "value": ""},
-                        ],
-                        "portMappings": [
-                            {
-                                "containerPort": 9618,
-                                "hostPort": 9618,
-                                "protocol": "tcp",
-                                "name": "condor",
-                                "labels": {"vip": "1"},
-                            },
-                            {"containerPort": 53, "hostPort": 0, "protocol": "udp,tcp"},
-                        ],
-                        "network": "BRIDGE",
-                    },
-                    "volumes": [
-                        {"containerPath": "/var/lib/condor", "mode": "RW", "hostPath": "/srv/condor"},
-                        {"containerPath": "/scratch", "mode": "RO"},
-                    ],
-                },
-                "ipAddress": None,
-            },
-        },
-    },
-    ("every_option", "1.10.17"): {
-        "writes": [
-            (
-                "POST",
-                "/v2/apps",
-                {
-                    "id": "/flock/executor-a",
-                    "instances": 2,
-                    "cpus": 2.0,
-                    "mem": 1024.5,
-                    "disk": 0,
-                    "env": {
-                        "N": "4",
-                        "ON": "true",
-                        "OFF": "false",
-                        "NONE": "",
-                        "TEXT": "x",
-                        "WEAVE_CIDR": "ip:10.32.7.9/12",
-                    },
-                    "labels": {"pool": "executor", "weight": "2"},
-                    "constraints": [["hostname", "UNIQUE"], ["rack", "GROUP_BY", "3"]],
-                    "healthChecks": [{"protocol": "TCP", "portIndex": 0, "gracePeriodSeconds": 30}],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "cloudflock/executor:1.2",
-                            "privileged": True,
-                            "forcePullImage": True,
-                            "parameters": [
-                                {"key": "sysctl", "value": "net.ipv4.tcp_keepalive_intvl=5"},
-                                {"key": "init", "value": ""},
-                            ],
-                        },
-                        "volumes": [
-                            {"containerPath": "/var/lib/condor", "mode": "RW", "hostPath": "/srv/condor"},
-                            {"containerPath": "/scratch", "mode": "RO"},
-                        ],
-                        "portMappings": [
-                            {
-                                "containerPort": 9618,
-                                "hostPort": 9618,
-                                "protocol": "tcp",
-                                "name": "condor",
-                                "labels": {"vip": "1"},
-                            },
-                            {"containerPort": 53, "hostPort": 0, "protocol": "udp,tcp"},
-                        ],
-                    },
-                    "networks": [{"mode": "container/bridge"}],
-                },
-            ),
-            (
-                "PUT",
-                "/v2/apps/flock/executor-a",
-                {
-                    "id": "/flock/executor-a",
-                    "instances": 2,
-                    "cpus": 3.0,
-                    "mem": 1024.5,
-                    "disk": 0,
-                    "env": {"N": "5", "WEAVE_CIDR": "ip:10.32.7.9/12"},
-                    "labels": {"pool": "executor", "weight": "2"},
-                    "constraints": [["hostname", "UNIQUE"], ["rack", "GROUP_BY", "3"]],
-                    "healthChecks": [{"protocol": "TCP", "portIndex": 0, "gracePeriodSeconds": 30}],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "cloudflock/executor:1.2",
-                            "privileged": True,
-                            "forcePullImage": True,
-                            "parameters": [
-                                {"key": "sysctl", "value": "net.ipv4.tcp_keepalive_intvl=5"},
-                                {"key": "init", "value": ""},
-                            ],
-                        },
-                        "volumes": [
-                            {"containerPath": "/var/lib/condor", "mode": "RW", "hostPath": "/srv/condor"},
-                            {"containerPath": "/scratch", "mode": "RO"},
-                        ],
-                        "portMappings": [
-                            {
-                                "containerPort": 9618,
-                                "hostPort": 9618,
-                                "protocol": "tcp",
-                                "name": "condor",
-                                "labels": {"vip": "1"},
-                            },
-                            {"containerPort": 53, "hostPort": 0, "protocol": "udp,tcp"},
-                        ],
-                    },
-                    "networks": [{"mode": "container/bridge"}],
-                },
-            ),
-        ],
-        "changes": ["cpus", "env.N", "env.NONE", "env.OFF", "env.ON", "env.TEXT"],
-        "diff": {
-            "before": {
-                "id": "/flock/executor-a",
-                "instances": 2,
-                "cpus": 2.0,
-                "mem": 1024.5,
-                "disk": 0,
-                "args": [],
-                "cmd": None,
-                "env": {
-                    "N": "4",
-                    "ON": "true",
-                    "OFF": "false",
-                    "NONE": "",
-                    "TEXT": "x",
-                    "WEAVE_CIDR": "ip:10.32.7.9/12",
-                },
-                "labels": {"pool": "executor", "weight": "2"},
-                "constraints": [["hostname", "UNIQUE"], ["rack", "GROUP_BY", "3"]],
-                "healthChecks": [
-                    {
-                        "gracePeriodSeconds": 30,
-                        "intervalSeconds": 60,
-                        "timeoutSeconds": 20,
-                        "maxConsecutiveFailures": 3,
-                        "delaySeconds": 15,
-                        "ignoreHttp1xx": False,
-                        "protocol": "TCP",
-                        "portIndex": 0,
-                    }
-                ],
-                "container": {
-                    "type": "DOCKER",
-                    "docker": {
-                        "image": "cloudflock/executor:1.2",
-                        "privileged": True,
-                        "forcePullImage": True,
-                        "parameters": [
-                            {"key": "sysctl", "value": "net.ipv4.tcp_keepalive_intvl=5"},
-                            {"key": "init", "value": ""},
-                        ],
-                    },
-                    "volumes": [
-                        {"containerPath": "/var/lib/condor", "mode": "RW", "hostPath": "/srv/condor"},
-                        {"containerPath": "/scratch", "mode": "RO"},
-                    ],
-                    "portMappings": [
-                        {
-                            "containerPort": 9618,
-                            "hostPort": 9618,
-                            "protocol": "tcp",
-                            "name": "condor",
-                            "labels": {"vip": "1"},
-                        },
-                        {"containerPort": 53, "hostPort": 0, "protocol": "udp,tcp"},
-                    ],
-                },
-                "networks": [{"mode": "container/bridge"}],
-            },
-            "after": {
-                "id": "/flock/executor-a",
-                "instances": 2,
-                "cpus": 3.0,
-                "mem": 1024.5,
-                "disk": 0,
-                "args": [],
-                "cmd": None,
-                "env": {"N": "5", "WEAVE_CIDR": "ip:10.32.7.9/12"},
-                "labels": {"pool": "executor", "weight": "2"},
-                "constraints": [["hostname", "UNIQUE"], ["rack", "GROUP_BY", "3"]],
-                "healthChecks": [
-                    {
-                        "gracePeriodSeconds": 30,
-                        "intervalSeconds": 60,
-                        "timeoutSeconds": 20,
-                        "maxConsecutiveFailures": 3,
-                        "delaySeconds": 15,
-                        "ignoreHttp1xx": False,
-                        "protocol": "TCP",
-                        "portIndex": 0,
-                    }
-                ],
-                "container": {
-                    "type": "DOCKER",
-                    "docker": {
-                        "image": "cloudflock/executor:1.2",
-                        "privileged": True,
-                        "forcePullImage": True,
-                        "parameters": [
-                            {"key": "sysctl", "value": "net.ipv4.tcp_keepalive_intvl=5"},
-                            {"key": "init", "value": ""},
-                        ],
-                    },
-                    "volumes": [
-                        {"containerPath": "/var/lib/condor", "mode": "RW", "hostPath": "/srv/condor"},
-                        {"containerPath": "/scratch", "mode": "RO"},
-                    ],
-                    "portMappings": [
-                        {
-                            "containerPort": 9618,
-                            "hostPort": 9618,
-                            "protocol": "tcp",
-                            "name": "condor",
-                            "labels": {"vip": "1"},
-                        },
-                        {"containerPort": 53, "hostPort": 0, "protocol": "udp,tcp"},
-                    ],
-                },
-                "networks": [{"mode": "container/bridge"}],
-            },
-        },
-    },
-    ("unpinned_empty_args", "1.4.3"): {
-        "writes": [
-            (
-                "POST",
-                "/v2/apps",
-                {
-                    "id": "/plain",
-                    "instances": 1,
-                    "cpus": 1.0,
-                    "mem": 128.0,
-                    "disk": 10.0,
-                    "env": {},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "busybox",
-                            "privileged": False,
-                            "forcePullImage": False,
-                            "parameters": [],
-                            "portMappings": [],
-                            "network": "BRIDGE",
-                        },
-                        "volumes": [],
-                    },
-                    "args": [],
-                },
-            ),
-            (
-                "PUT",
-                "/v2/apps/plain",
-                {
-                    "id": "/plain",
-                    "instances": 1,
-                    "cpus": 3.0,
-                    "mem": 128.0,
-                    "disk": 10.0,
-                    "env": {"N": "5"},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {
-                            "image": "busybox",
-                            "privileged": False,
-                            "forcePullImage": False,
-                            "parameters": [],
-                            "portMappings": [],
-                            "network": "BRIDGE",
-                        },
-                        "volumes": [],
-                    },
-                    "args": [],
-                },
-            ),
-        ],
-        "changes": ["cpus", "env.N"],
-    },
-    ("unpinned_empty_args", "1.10.17"): {
-        "writes": [
-            (
-                "POST",
-                "/v2/apps",
-                {
-                    "id": "/plain",
-                    "instances": 1,
-                    "cpus": 1.0,
-                    "mem": 128.0,
-                    "disk": 10.0,
-                    "env": {},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {"image": "busybox", "privileged": False, "forcePullImage": False, "parameters": []},
-                        "volumes": [],
-                        "portMappings": [],
-                    },
-                    "args": [],
-                    "networks": [{"mode": "container/bridge"}],
-                },
-            ),
-            (
-                "PUT",
-                "/v2/apps/plain",
-                {
-                    "id": "/plain",
-                    "instances": 1,
-                    "cpus": 3.0,
-                    "mem": 128.0,
-                    "disk": 10.0,
-                    "env": {"N": "5"},
-                    "labels": {},
-                    "constraints": [],
-                    "healthChecks": [],
-                    "container": {
-                        "type": "DOCKER",
-                        "docker": {"image": "busybox", "privileged": False, "forcePullImage": False, "parameters": []},
-                        "volumes": [],
-                        "portMappings": [],
-                    },
-                    "args": [],
-                    "networks": [{"mode": "container/bridge"}],
-                },
-            ),
-        ],
-        "changes": ["cpus", "env.N"],
-    },
+    (name, version): expected(name, version) for name in FIELDS for version in VERSIONS
 }
 
 
