@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Any
 
 CLUSTER_TYPES = ("docker", "marathon")
@@ -284,6 +285,20 @@ def _ip_range(problems: list[str], raw: Any, net: ipaddress.IPv4Network, pinned:
     return ""
 
 
+def _by_id(problems: list[str], name: str, items: list, parse: Callable) -> dict[str, dict[str, Any]]:
+    """Each item parsed in turn, keyed by its id; a repeated id is a problem (in the item's place)."""
+    found: dict[str, dict[str, Any]] = {}
+    for index, raw in enumerate(items):
+        item = parse(problems, index, raw)
+        if item is None:
+            continue
+        if item["id"] in found:
+            problems.append(f"{name}[{index}].id: {item['id']!r} is a duplicate")
+            continue
+        found[item["id"]] = item
+    return found
+
+
 def normalize_spec(clusters: Any, containers: Any, network: Any) -> dict[str, Any]:
     """Validate the three parts of a spec and return the canonical form; raise SpecError otherwise."""
     problems: list[str] = []
@@ -291,24 +306,8 @@ def normalize_spec(clusters: Any, containers: Any, network: Any) -> dict[str, An
         raise SpecError([f"clusters: {clusters!r} must be a non-empty list"])
     if not isinstance(containers, list) or not containers:
         raise SpecError([f"containers: {containers!r} must be a non-empty list"])
-    by_cluster: dict[str, dict[str, Any]] = {}
-    for index, raw in enumerate(clusters):
-        cluster = _cluster(problems, index, raw)
-        if cluster is None:
-            continue
-        if cluster["id"] in by_cluster:
-            problems.append(f"clusters[{index}].id: {cluster['id']!r} is a duplicate")
-            continue
-        by_cluster[cluster["id"]] = cluster
-    by_container: dict[str, dict[str, Any]] = {}
-    for index, raw in enumerate(containers):
-        container = _container(problems, index, raw, by_cluster)
-        if container is None:
-            continue
-        if container["id"] in by_container:
-            problems.append(f"containers[{index}].id: {container['id']!r} is a duplicate")
-            continue
-        by_container[container["id"]] = container
+    by_cluster = _by_id(problems, "clusters", clusters, _cluster)
+    by_container = _by_id(problems, "containers", containers, lambda p, i, raw: _container(p, i, raw, by_cluster))
     net = _network(problems, network, by_container)
     roles = [c["role"] for c in by_container.values()]
     if by_container and roles.count("submitter") != 1:
