@@ -14,6 +14,7 @@ import re
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.support.flock import WORKFLOW, Federation, Submitter
@@ -168,6 +169,52 @@ def test_kinc_workflow_runs_across_the_pools(federation: Federation) -> None:
     genes = {field for line in lines[1:] for field in line.split("\t")[:2]}
     assert summary["genes"] == len(genes)
     assert all(abs(float(line.split("\t")[2])) >= summary["threshold"] for line in lines[1:])
+
+
+def _condition_gem(root: Path) -> tuple[Path, Path]:
+    """60 samples, 30 of condition A and 30 of B. g0 and g1 rise together across condition A's samples only (and
+    sit lower, without a relation, in B); the other genes are noise. The answer is known: the one edge is g0-g1,
+    on a cluster of A's samples, tied to A by the condition test."""
+    rng = np.random.default_rng(11)
+    samples = [f"S{s}" for s in range(60)]
+    condition = ["A" if s % 2 == 0 else "B" for s in range(60)]
+    shared = rng.normal(size=60)
+    rows = []
+    for gene in range(12):
+        values = rng.normal(size=60)
+        if gene < 2:
+            values = [4 + shared[s] + rng.normal(scale=0.1) if condition[s] == "A" else rng.normal(scale=0.5)
+                      for s in range(60)]
+        rows.append(f"g{gene}\t" + "\t".join(f"{v:.4f}" for v in values))
+    gem = root / "condition.gem"
+    gem.write_text("\t".join(samples) + "\n" + "\n".join(rows) + "\n")
+    annotations = root / "condition.annotations.txt"
+    annotations.write_text("Sample\tTreatment\tAge\n" + "".join(
+        f"{s}\t{c}\t{20 + i % 7}\n" for i, (s, c) in enumerate(zip(samples, condition, strict=True))))
+    return gem, annotations
+
+
+def test_gmm_run_with_condition_tests_across_the_pools(federation: Federation) -> None:
+    gem, annotations = _condition_gem(federation.root)
+    run = federation.playbook("kinc.yml", extra={
+        "kinc_gem": str(gem), "kinc_clusmethod": "gmm", "kinc_annotations": str(annotations),
+        "kinc_feat_tests": "Treatment", "kinc_jobs": 4, "kinc_minsamp": 20, "kinc_maxclus": 3,
+        "kinc_threshold": 0.8, "kinc_run_timeout": 600})
+    assert run.rc == 0, run.output[-4000:]
+    summary = federation.summary(run)
+    assert summary["settings"]["clusmethod"] == "gmm" and summary["settings"]["annotations"] is True
+    assert summary["settings"]["feat_tests"] == "Treatment"
+    run_dir = federation.results / summary["run_id"]
+    # The condition tests ran as their own jobs, spread over the pools like similarity.
+    condtests = [json.loads(path.read_text()) for path in run_dir.glob("condtest-*.meta.json")]
+    assert len(condtests) == 4
+    lines = (run_dir / "network.txt").read_text().splitlines()
+    header, edges = lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
+    assert {tuple(sorted(edge[:2])) for edge in edges} == {("g0", "g1")}, lines
+    edge = dict(zip(header, edges[0], strict=True))
+    assert float(edge["Treatment__A_pVal"]) < 1e-3, edge
+    members = [i for i, mark in enumerate(edge["Samples"]) if mark == "1"]
+    assert members and all(i % 2 == 0 for i in members), edge["Samples"]
 
 
 def test_teardown_removes_containers_and_network(federation: Federation) -> None:
