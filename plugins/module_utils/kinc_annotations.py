@@ -151,7 +151,7 @@ def check_annotations(path, samples, feat_tests=(), feat_types=None, nan="NA"):
     for feature in [name for name in header[1:] if name in tests]:
         index = seen[feature] - 1
         cells = [(by_sample[s][0], by_sample[s][1][index]) for s in samples]
-        kind = feat_types.get(feature) or _infer([value for _, value in cells if value != nan])
+        kind = feat_types.get(feature) or _infer([cell[1] for cell in cells if cell[1] != nan])
         types[feature] = kind
         if kind == "categorical":
             continue

@@ -40,7 +40,7 @@ options:
     type: str
     default: NA
 author:
-  - cloudflock developers
+  - cloudflock developers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
