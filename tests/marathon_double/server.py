@@ -344,7 +344,7 @@ class MarathonApiDouble:
             if method == "GET":
                 app = self.apps.get(app_id)
                 if app is None:
-                    return 404, {"message": f"App '{app_id}' does not exist"}, {}
+                    return self._no_app(app_id)
                 return 200, {"app": self._render(app)}, {}
             if method == "PUT":
                 partial = query.get("partialUpdate", "true").lower() != "false"
@@ -406,12 +406,24 @@ class MarathonApiDouble:
     def _locked(self, app_id: str) -> list[str]:
         return [d.id for d in self.deployments.values() if d.app_id == app_id]
 
-    def _lock_response(self, locks: list[str]) -> tuple[int, Any, dict[str, str]]:
-        return 409, {"message": LOCKED_MESSAGE, "deployments": [{"id": d} for d in locks]}, {}
-
-    def _cancel_locks(self, locks: list[str]) -> None:
+    def _refuse_locked(self, app_id: str, force: bool) -> tuple[int, Any, dict[str, str]] | None:
+        """Marathon's 409 naming the deployments that hold app_id, or None once force has cancelled them."""
+        locks = self._locked(app_id)
+        if locks and not force:
+            return 409, {"message": LOCKED_MESSAGE, "deployments": [{"id": d} for d in locks]}, {}
         for deployment_id in locks:
             self._drop_deployment(deployment_id)
+        return None
+
+    def _refuse_missing_or_locked(self, app_id: str, force: bool) -> tuple[int, Any, dict[str, str]] | None:
+        """For a change to an existing app: 404 if there is none, else as _refuse_locked."""
+        if app_id not in self.apps:
+            return self._no_app(app_id)
+        return self._refuse_locked(app_id, force)
+
+    @staticmethod
+    def _no_app(app_id: str) -> tuple[int, Any, dict[str, str]]:
+        return 404, {"message": f"App '{app_id}' does not exist"}, {}
 
     def _start_deployment(
         self, app_id: str, action: str, previous: dict[str, Any] | None, version: str
@@ -434,10 +446,9 @@ class MarathonApiDouble:
         app_id = _norm_id(body["id"])
         if app_id in self.apps:
             return 409, {"message": f"An app with id [{app_id}] already exists."}, {}
-        locks = self._locked(app_id)
-        if locks and not force:
-            return self._lock_response(locks)
-        self._cancel_locks(locks)
+        refused = self._refuse_locked(app_id, force)
+        if refused:
+            return refused
         app = self._store(app_id, body, None)
         self._start_deployment(app_id, "create", None, app["version"])
         return 201, self._render(app), {"Location": "/v2/apps" + app_id}
@@ -457,10 +468,9 @@ class MarathonApiDouble:
         invalid = self._invalid(body)
         if invalid:
             return invalid
-        locks = self._locked(app_id)
-        if locks and not force:
-            return self._lock_response(locks)
-        self._cancel_locks(locks)
+        refused = self._refuse_locked(app_id, force)
+        if refused:
+            return refused
         app = self._store(app_id, body, current)
         deployment = self._start_deployment(
             app_id, "create" if current is None else "update", current, app["version"]
@@ -469,27 +479,20 @@ class MarathonApiDouble:
         return status, {"deploymentId": deployment.id, "version": app["version"]}, {}
 
     def _delete(self, app_id: str, force: bool) -> tuple[int, Any, dict[str, str]]:
-        current = self.apps.get(app_id)
-        if current is None:
-            return 404, {"message": f"App '{app_id}' does not exist"}, {}
-        locks = self._locked(app_id)
-        if locks and not force:
-            return self._lock_response(locks)
-        self._cancel_locks(locks)
-        del self.apps[app_id]
+        refused = self._refuse_missing_or_locked(app_id, force)
+        if refused:
+            return refused
+        current = self.apps.pop(app_id)
         version = _now()
         deployment = self._start_deployment(app_id, "delete", current, version)
         deployment.extra["orphans"] = current["_tasks"]
         return 200, {"deploymentId": deployment.id, "version": version}, {}
 
     def _restart(self, app_id: str, force: bool) -> tuple[int, Any, dict[str, str]]:
-        current = self.apps.get(app_id)
-        if current is None:
-            return 404, {"message": f"App '{app_id}' does not exist"}, {}
-        locks = self._locked(app_id)
-        if locks and not force:
-            return self._lock_response(locks)
-        self._cancel_locks(locks)
+        refused = self._refuse_missing_or_locked(app_id, force)
+        if refused:
+            return refused
+        current = self.apps[app_id]
         current["version"] = _now()
         current["versionInfo"]["lastScalingAt"] = current["version"]
         deployment = self._start_deployment(app_id, "restart", current, current["version"])
