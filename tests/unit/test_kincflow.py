@@ -64,6 +64,13 @@ def options(**overrides: object) -> argparse.Namespace:
     return argparse.Namespace(**values)
 
 
+def _tiny_run(kincflow, tmp_path: Path, **overrides: object) -> Path:
+    """A run built, with options(**overrides), for a GEM of one gene and two samples."""
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\t2\n")
+    return kincflow.build_run(options(gem=str(gem), **overrides))
+
+
 def test_node_status_file_is_parsed_with_comments(kincflow) -> None:
     ads = kincflow._classads(NODE_STATUS)
     assert [ad["Type"] for ad in ads] == ["DagStatus", "NodeStatus", "NodeStatus", "StatusEnd"]
@@ -73,9 +80,7 @@ def test_node_status_file_is_parsed_with_comments(kincflow) -> None:
 
 
 def test_failed_run_reports_the_node_and_its_error(kincflow, tmp_path: Path) -> None:
-    gem = tmp_path / "gem.txt"
-    gem.write_text("s1\ts2\nG1\t1\t2\n")
-    run = kincflow.build_run(options(gem=str(gem)))
+    run = _tiny_run(kincflow, tmp_path)
     (run / "run.dag.status").write_text(NODE_STATUS)
     (run / "logs" / "import.err").write_text("kinc: error: gem.txt: line 2, column 3: 'x' is not a number\n")
     status = kincflow.status(run.name)
@@ -85,9 +90,7 @@ def test_failed_run_reports_the_node_and_its_error(kincflow, tmp_path: Path) -> 
 
 
 def test_kinc_dag_splits_similarity_and_thresholds_with_rmt(kincflow, tmp_path: Path) -> None:
-    gem = tmp_path / "gem.txt"
-    gem.write_text("s1\ts2\nG1\t1\t2\n")
-    run = kincflow.build_run(options(gem=str(gem)))
+    run = _tiny_run(kincflow, tmp_path)
     dag = (run / "run.dag").read_text()
     assert [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")] == [
         "import", "chunk0", "chunk1", "chunk2", "merge", "extract", "rmt", "summary"]
@@ -103,9 +106,7 @@ def test_kinc_dag_splits_similarity_and_thresholds_with_rmt(kincflow, tmp_path: 
 
 
 def test_fixed_threshold_skips_rmt(kincflow, tmp_path: Path) -> None:
-    gem = tmp_path / "gem.txt"
-    gem.write_text("s1\ts2\nG1\t1\t2\n")
-    run = kincflow.build_run(options(gem=str(gem), threshold=0.9))
+    run = _tiny_run(kincflow, tmp_path, threshold=0.9)
     dag = (run / "run.dag").read_text()
     assert "JOB rmt" not in dag and "PARENT merge CHILD extract" in dag
     assert "0.9" in (run / "extract.sub").read_text()
@@ -133,21 +134,17 @@ def _arguments(submit_file: Path) -> str:
 
 
 def test_rmt_and_extract_draw_their_plots_by_default(kincflow, tmp_path: Path) -> None:
-    gem = tmp_path / "gem.txt"
-    gem.write_text("s1\ts2\nG1\t1\t2\n")
-    run = kincflow.build_run(options(gem=str(gem)))
+    run = _tiny_run(kincflow, tmp_path)
     assert _arguments(run / "rmt.sub") == "run rmt --input network.cmx --log rmt.log --plot rmt.png"
     assert _arguments(run / "extract.sub") == ""
     assert json.loads((run / "run.json").read_text())["plots"] is True
 
 
 def test_no_plots_leaves_the_plot_options_out(kincflow, tmp_path: Path) -> None:
-    gem = tmp_path / "gem.txt"
-    gem.write_text("s1\ts2\nG1\t1\t2\n")
-    run = kincflow.build_run(options(gem=str(gem), plots=False))
+    run = _tiny_run(kincflow, tmp_path, plots=False)
     assert "--plot" not in _arguments(run / "rmt.sub")
     assert _arguments(run / "extract.sub") == "--no-plots"
-    fixed = kincflow.build_run(options(gem=str(gem), plots=False, threshold=0.9))
+    fixed = _tiny_run(kincflow, tmp_path, plots=False, threshold=0.9)
     assert _arguments(fixed / "extract.sub") == "--no-plots 0.9"
 
 
@@ -184,9 +181,7 @@ def test_extract_job_without_plots_takes_the_fixed_threshold(tmp_path: Path) -> 
 
 
 def test_summary_lists_the_plots_the_run_drew(kincflow, tmp_path: Path) -> None:
-    gem = tmp_path / "gem.txt"
-    gem.write_text("s1\ts2\nG1\t1\t2\n")
-    run = kincflow.build_run(options(gem=str(gem), chunks=1))
+    run = _tiny_run(kincflow, tmp_path, chunks=1)
     (run / "chunk-0.meta.json").write_text('{"chunk": 0, "pool": "executor1", "exit_code": 0, "start": 1, "end": 2}')
     (run / "threshold.txt").write_text("0.831002\n")
     (run / "network.txt").write_text("Source\tTarget\tSimilarity_Score\nG2\tG1\t0.9\n")
@@ -404,9 +399,7 @@ def test_pools_names_the_visible_and_the_missing(kincflow, tmp_path: Path, monke
 def test_a_resumed_run_ignores_the_stopped_dagmans_node_status(kincflow, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_condor(tmp_path, monkeypatch, "")
-    gem = tmp_path / "gem.txt"
-    gem.write_text("s1\ts2\nG1\t1\t2\n")
-    run = kincflow.build_run(options(gem=str(gem)))
+    run = _tiny_run(kincflow, tmp_path)
     (run / "run.dag.status").write_text(NODE_STATUS)  # the removed DAGMan's last word: nodes failed
     assert kincflow.status(run.name)["state"] == "failed"
     record = json.loads((run / "run.json").read_text())
@@ -419,9 +412,7 @@ def test_a_resumed_run_ignores_the_stopped_dagmans_node_status(kincflow, tmp_pat
 
 
 def test_deterministic_failures_are_not_retried(kincflow, tmp_path: Path) -> None:
-    gem = tmp_path / "gem.txt"
-    gem.write_text("s1\ts2\nG1\t1\t2\n")
-    dag = (kincflow.build_run(options(gem=str(gem), retries=2)) / "run.dag").read_text()
+    dag = (_tiny_run(kincflow, tmp_path, retries=2) / "run.dag").read_text()
     retries = {line.split()[1]: line.split()[2:] for line in dag.splitlines() if line.startswith("RETRY ")}
     # Every node retries transient failures; the payload's verdicts (2: bad input, rmt's 1: no threshold) stop it.
     assert retries == {"import": ["2", "UNLESS-EXIT", "2"], "chunk0": ["2", "UNLESS-EXIT", "2"],
@@ -431,27 +422,19 @@ def test_deterministic_failures_are_not_retried(kincflow, tmp_path: Path) -> Non
     assert "ALL_NODES" not in dag
 
 
-RMT_FAILED = """[
-  Type = "DagStatus";
-  DagStatus = 6; /* "STATUS_ERROR" */
-]
-[
-  Type = "NodeStatus";
-  Node = "extract";
-  NodeStatus = 7; /* "STATUS_FUTILE" */
-]
-[
-  Type = "NodeStatus";
-  Node = "rmt";
-  NodeStatus = 6; /* "STATUS_ERROR" */
-]
-"""
+def _failed_dag_status(node_statuses: dict[str, int]) -> str:
+    """A node status file of a failed DAG (DagStatus 6) with these nodes' NodeStatus codes, in NODE_STATUS's form."""
+    ads = ['[\n  Type = "DagStatus";\n  DagStatus = 6;\n]']
+    ads += [f'[\n  Type = "NodeStatus";\n  Node = "{node}";\n  NodeStatus = {code};\n]'
+            for node, code in node_statuses.items()]
+    return "\n".join(ads) + "\n"
+
+
+RMT_FAILED = _failed_dag_status({"extract": 7, "rmt": 6})  # 7: STATUS_FUTILE, 6: STATUS_ERROR
 
 
 def _rmt_failed_run(kincflow, tmp_path: Path) -> Path:
-    gem = tmp_path / "gem.txt"
-    gem.write_text("s1\ts2\nG1\t1\t2\n")
-    run = kincflow.build_run(options(gem=str(gem)))
+    run = _tiny_run(kincflow, tmp_path)
     (run / "run.dag.status").write_text(RMT_FAILED)
     (run / "logs" / "rmt.err").write_text("kinc: error: rmt: reached --tstop 0.5 without a threshold\n")
     return run
