@@ -1,5 +1,6 @@
-"""What the tests and the benches share: the collection made importable, one way to run ansible-playbook, the
-throw-away federations and host "clouds" the integration tests deploy, and the drills run on them.
+"""What the tests and the benches share: the collection made importable, the KINC payload's modules
+(``payload``), one way to run ansible-playbook, the throw-away federations and host "clouds" the integration
+tests deploy, and the drills run on them.
 
 Importing this package makes ``ansible_collections.cloudflock.htcondor`` importable (see ``collection``), so a
 bench needs only the repository on sys.path. No module here is a test module, and no test module is

@@ -3,7 +3,6 @@ field; a good one accepted; the same verdict, at the same place, as the KINC pay
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from ansible_collections.cloudflock.htcondor.plugins.module_utils.kinc_annotatio
     gem_samples,
 )
 
-from tests.support import REPO
+from tests.support.payload import payload_module
 
 SAMPLES = ["s1", "s2", "s3"]
 GOOD = "Sample\tTreatment\tAge\tDose\ns3\tB\t7\t0.5\ns1\tA\t3\tNA\ns2\tA\t4\t1.5\n"
@@ -84,13 +83,7 @@ def test_role_values_become_feature_lists(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def read_annotations():
-    sys.path.insert(0, str(REPO / "images" / "kinc"))
-    try:
-        from kinc.annotations import read_annotations
-        from kinc.errors import KincError
-    finally:
-        sys.path.remove(str(REPO / "images" / "kinc"))
-    return read_annotations, KincError
+    return payload_module("annotations").read_annotations, payload_module("errors").KincError
 
 
 AGREEMENT = {

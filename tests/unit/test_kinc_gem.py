@@ -17,6 +17,7 @@ import pytest
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.kinc_gem import GemError, check_gem
 
 from tests.support import REPO
+from tests.support.payload import payload_module
 from tests.support.playbook import ansible_playbook
 
 MODULE = REPO / "plugins" / "module_utils" / "kinc_gem.py"
@@ -244,13 +245,7 @@ def test_imports_and_runs_without_numpy(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def read_gem():
-    sys.path.insert(0, str(REPO / "images" / "kinc"))
-    try:
-        from kinc.errors import KincError
-        from kinc.gem import read_gem
-    finally:
-        sys.path.remove(str(REPO / "images" / "kinc"))
-    return read_gem, KincError
+    return payload_module("gem").read_gem, payload_module("errors").KincError
 
 
 AGREEMENT = {

@@ -1,0 +1,21 @@
+"""The KINC payload's own modules, from the image's source (images/kinc/kinc), for the tests that hold the
+controller's checks to the payload's verdicts."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from types import ModuleType
+
+from .collection import REPO
+
+PAYLOAD = REPO / "images" / "kinc"
+
+
+def payload_module(name: str) -> ModuleType:
+    """The payload's module ``kinc.<name>``; sys.path is left as it was."""
+    sys.path.insert(0, str(PAYLOAD))
+    try:
+        return importlib.import_module(f"kinc.{name}")
+    finally:
+        sys.path.remove(str(PAYLOAD))
