@@ -32,7 +32,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.fault_drills import CHUNKS, THRESHOLD, Drill, Outcome, reference_outcome
-from tests.support.flock import Federation
+from tests.support.flock import Federation, deployed_federation
 
 pytestmark = [pytest.mark.docker]
 
@@ -42,15 +42,8 @@ PARTITION_CHUNKS = 24
 
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterator[Federation]:
-    fed = Federation(tmp_path_factory.mktemp("fault"), f"cftest-fault-{os.getpid()}",
-                     f"10.93.{os.getpid() % 250}")
-    fed.playbook("playbooks/teardown.yml")
-    provision = fed.playbook("site.yml")
-    assert provision.rc == 0, provision.output[-4000:]
-    up = fed.playbook("kinc.yml", "--tags", "flock")
-    assert up.rc == 0, up.output[-4000:]
-    yield fed
-    fed.playbook("playbooks/teardown.yml")
+    yield from deployed_federation(tmp_path_factory.mktemp("fault"), f"cftest-fault-{os.getpid()}",
+                                   f"10.93.{os.getpid() % 250}")
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.flock import RUNS, Federation, Submitter
+from tests.support.flock import RUNS, Federation, Submitter, deployed_federation
 from tests.support.playbook import PlaybookRun
 
 pytestmark = [pytest.mark.docker]
@@ -91,17 +91,8 @@ PREFIX = f"10.94.{os.getpid() % 250}"
 
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterator[Federation]:
-    fed = Federation(tmp_path_factory.mktemp("member"), f"cftest-member-{os.getpid()}", PREFIX)
-    fed.playbook("playbooks/teardown.yml")
-    provision = fed.playbook("site.yml")
-    assert provision.rc == 0, provision.output[-4000:]
-    up = fed.playbook("kinc.yml", "--tags", "flock")
-    assert up.rc == 0, up.output[-4000:]
-    yield fed
-    # Whatever the spec lists by now, no pool of this federation outlives the test.
-    for name in fed.containers():
-        fed.docker("rm", "-f", name)
-    fed.playbook("playbooks/teardown.yml")
+    # Whatever the spec lists by the end, no pool of this federation outlives the test.
+    yield from deployed_federation(tmp_path_factory.mktemp("member"), f"cftest-member-{os.getpid()}", PREFIX)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.flock import Federation, Submitter
+from tests.support.flock import Federation, Submitter, deployed_federation
 
 pytestmark = [pytest.mark.docker]
 
@@ -33,16 +33,7 @@ DAEMONS = ("collector", "master", "negotiator", "schedd", "startd")
 
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterator[Federation]:
-    fed = Federation(tmp_path_factory.mktemp("security"), f"cftest-sec-{os.getpid()}", PREFIX)
-    fed.playbook("playbooks/teardown.yml")
-    provision = fed.playbook("site.yml")
-    assert provision.rc == 0, provision.output[-4000:]
-    up = fed.playbook("kinc.yml", "--tags", "flock")
-    assert up.rc == 0, up.output[-4000:]
-    yield fed
-    for name in fed.containers():
-        fed.docker("rm", "-f", name)
-    fed.playbook("playbooks/teardown.yml")
+    yield from deployed_federation(tmp_path_factory.mktemp("security"), f"cftest-sec-{os.getpid()}", PREFIX)
 
 
 def ip(fed: Federation, pool: str) -> str:

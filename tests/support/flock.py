@@ -7,7 +7,7 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,22 @@ class Federation:
         """Replace the inventory's spec (a membership change), as an operator would edit it."""
         self.spec = json.loads(json.dumps(spec))
         (self.inventory / "group_vars/all/flock.yml").write_text(yaml.safe_dump(self.spec))
+
+
+def deployed_federation(root: Path, name: str, cidr_prefix: str) -> Iterator[Federation]:
+    """A module fixture's body: inventory/local's federation under ``name``, torn down first, provisioned
+    (site.yml) and its pools up (kinc.yml --tags flock); afterwards every container of the deployment (whatever
+    the spec lists by then) is removed and the federation torn down."""
+    fed = Federation(root, name, cidr_prefix)
+    fed.playbook("playbooks/teardown.yml")
+    provision = fed.playbook("site.yml")
+    assert provision.rc == 0, provision.output[-4000:]
+    up = fed.playbook("kinc.yml", "--tags", "flock")
+    assert up.rc == 0, up.output[-4000:]
+    yield fed
+    for container in fed.containers():
+        fed.docker("rm", "-f", container)
+    fed.playbook("playbooks/teardown.yml")
 
 
 WORKFLOW = "/home/condor_pool/OSG-KINC"
