@@ -90,21 +90,16 @@ def docker_client(docker_engine: None) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def clouds(docker_client: Any) -> Iterator[dict[str, MarathonApiDouble]]:
     remove_leftovers()
+    # An old and a recent Marathon, each with its own agent host.
     doubles = {
-        "chameleon": MarathonApiDouble(
-            version="1.4.3",
+        cloud: MarathonApiDouble(
+            version=version,
             deployment_delay=0.3,
-            agent_host="chameleon-agent",
+            agent_host=f"{cloud}-agent",
             docker_client=docker_client,
             docker_name_prefix="cftest-mesos-",
-        ),
-        "azure": MarathonApiDouble(
-            version="1.10.17",
-            deployment_delay=0.3,
-            agent_host="azure-agent",
-            docker_client=docker_client,
-            docker_name_prefix="cftest-mesos-",
-        ),
+        )
+        for cloud, version in (("chameleon", "1.4.3"), ("azure", "1.10.17"))
     }
     for double in doubles.values():
         double.start()
