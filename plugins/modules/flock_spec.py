@@ -16,6 +16,8 @@ description:
     returning a spec when any is found, so nothing is created from an invalid spec.
   - Accepts the seed's key names C(n_cpus), C(marathon_uri) and C(ip_addr) as well as C(cpus),
     C(marathon_url) and C(ip).
+extends_documentation_fragment:
+  - cloudflock.htcondor.changes_nothing
 options:
   clusters:
     description:
@@ -42,9 +44,6 @@ attributes:
   check_mode:
     support: full
     description: The module changes nothing in either mode; it validates and returns the spec.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to show a difference of.
 requirements:
   - PyYAML, only to read a O(config_file) that is not JSON
 author:

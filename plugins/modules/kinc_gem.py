@@ -19,6 +19,8 @@ description:
     named twice (with both lines or fields), fewer samples than O(minsamp), or no gene rows.
   - Never writes the file. Returns its absolute path, size and SHA-256 with the count of genes, samples
     and missing values, so the caller can copy the file and check the copy.
+extends_documentation_fragment:
+  - cloudflock.htcondor.changes_nothing
 options:
   path:
     description:
@@ -42,9 +44,6 @@ attributes:
   check_mode:
     support: full
     description: The check only reads the file, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to show a difference of.
 author:
   - cloudflock developers (!UNKNOWN)
 """

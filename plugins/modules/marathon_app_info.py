@@ -15,6 +15,7 @@ description:
     task's id, host, ports, IP addresses and state, the form M(cloudflock.htcondor.marathon_app) returns.
 extends_documentation_fragment:
   - cloudflock.htcondor.marathon
+  - cloudflock.htcondor.changes_nothing
 options:
   id:
     description:
@@ -30,9 +31,6 @@ attributes:
   check_mode:
     support: full
     description: Only reads; the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no difference to show.
 author:
   - cloudflock developers (!UNKNOWN)
 """

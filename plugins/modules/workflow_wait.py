@@ -16,6 +16,8 @@ description:
     still pending.
   - When the JSON has a C(progress) text, that text is the progress line and the timeout message (any
     wait with a C(state), for example the executor pools becoming visible).
+extends_documentation_fragment:
+  - cloudflock.htcondor.changes_nothing
 options:
   status_command:
     description: Command (argv list) that prints the run's status as JSON.
@@ -37,9 +39,6 @@ attributes:
   check_mode:
     support: none
     description: In check mode the status command is not run, so there is no status to wait for and the task fails.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to show a difference of.
 author:
   - cloudflock developers (!UNKNOWN)
 """
