@@ -6,6 +6,22 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+
+def _runner(container_id: str, cluster: str, n_cpus: int) -> dict[str, Any]:
+    """One of the seed's two worker containers: they differ in their id, cluster and CPUs only."""
+    return {
+        "id": container_id,
+        "cluster": cluster,
+        "image": "scidas/htcondor-worker-centos7",
+        "n_cpus": n_cpus,
+        "mem": 4096,
+        "disk": 10000,
+        "ports": [],
+        "args": ["-u", "<ssh-pubkey>", "-p", "<irods-password>", "-h", "<irods-host>",
+                 "-z", "<irods-zone>", "-P", "<irods-port>"],
+    }  # fmt: skip
+
+
 SEED_CONFIG: dict[str, Any] = {
     "clusters": [
         {"id": "chameleon", "marathon_uri": "http://130.202.88.202:9090/v2/apps"},
@@ -23,28 +39,8 @@ SEED_CONFIG: dict[str, Any] = {
             "args": ["-f", "172.16.0.2,172.16.0.3", "-k", "<ssh-pubkey>", "-u", "<irods-user>",
                      "-p", "<irods-password>", "-h", "<irods-host>", "-z", "<irods-zone>", "-P", "<irods-port>"],
         },
-        {
-            "id": "runner1",
-            "cluster": "chameleon",
-            "image": "scidas/htcondor-worker-centos7",
-            "n_cpus": 12,
-            "mem": 4096,
-            "disk": 10000,
-            "ports": [],
-            "args": ["-u", "<ssh-pubkey>", "-p", "<irods-password>", "-h", "<irods-host>",
-                     "-z", "<irods-zone>", "-P", "<irods-port>"],
-        },
-        {
-            "id": "runner2",
-            "cluster": "azure",
-            "image": "scidas/htcondor-worker-centos7",
-            "n_cpus": 4,
-            "mem": 4096,
-            "disk": 10000,
-            "ports": [],
-            "args": ["-u", "<ssh-pubkey>", "-p", "<irods-password>", "-h", "<irods-host>",
-                     "-z", "<irods-zone>", "-P", "<irods-port>"],
-        },
+        _runner("runner1", "chameleon", 12),
+        _runner("runner2", "azure", 4),
     ],
     "network": {
         "cidr": "172.16.0.0/24",
