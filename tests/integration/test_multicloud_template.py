@@ -35,7 +35,6 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -172,11 +171,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     edit(copy / "group_vars/all/network.yml", "cloudflock_network_driver: weave", "cloudflock_network_driver: overlay")
     edit(copy / "group_vars/all/kinc.yml", "kinc_jobs: 64", f"kinc_jobs: {JOBS}")
 
-    CLOUDS.remove_everything()
-    doubles: dict[str, MarathonApiDouble] = {}
-    clients: list[Any] = []
-    try:
-        CLOUDS.start_hosts()
+    with CLOUDS.running() as (doubles, clients):
         # The images of this checkout, built on this machine's engine (a no-op when they exist).
         local = Federation(root / "images", "cfmct-images", "10.241.8")
         built = local.playbook("site.yml", "--tags", "images")
@@ -190,12 +185,6 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         kinc = playbook("kinc", copy, workdir, password_file, "-e", f"flock_image_tag={tag}")
         assert kinc.rc == 0, kinc.output[-5000:] + CLOUDS.pool_diagnostics(deployment)
         yield Deployed(copy, workdir, vault, deployment, site, kinc, doubles)
-    finally:
-        for double in doubles.values():
-            double.stop()
-        for client in clients:
-            client.close()
-        CLOUDS.remove_everything()
 
 
 def test_the_copy_runs_jobs_in_both_clouds_and_brings_results_to_the_working_directory(deployed: Deployed) -> None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,24 @@ class HostClouds:
             sh("docker", "rm", "-f", "-v", *found, check=False)
         for network in self.networks:
             sh("docker", "network", "rm", network, check=False)
+
+    @contextmanager
+    def running(self) -> Iterator[tuple[dict[str, MarathonApiDouble], list[Any]]]:
+        """The hosts started, once whatever an earlier run left is removed. Yields a dict for the Marathon
+        doubles by cloud and a list for the Docker clients they use (see marathon_doubles); afterwards the
+        doubles are stopped, the clients closed and the hosts and networks removed."""
+        self.remove_everything()
+        doubles: dict[str, MarathonApiDouble] = {}
+        clients: list[Any] = []
+        try:
+            self.start_hosts()
+            yield doubles, clients
+        finally:
+            for double in doubles.values():
+                double.stop()
+            for client in clients:
+                client.close()
+            self.remove_everything()
 
     def start_hosts(self) -> None:
         image = sh(str(REPO / "extensions/molecule/_shared/build-image.sh"), SYSTEMD_IMAGE).stdout.strip()

@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.marathon_double import MarathonApiDouble
-
 from .flock import Federation
 from .host_clouds import HostClouds
 
@@ -84,11 +82,7 @@ def three_host_federation(root: Path, executor_cpus: int = 1) -> Iterator[tuple[
     """Start the hosts, provision them with site.yml, load the pool images and serve each cloud's Marathon
     API with a double; yields the federation (kinc.yml not yet run) and the doubles by cloud. Everything is
     removed afterwards."""
-    CLOUDS.remove_everything()
-    doubles: dict[str, MarathonApiDouble] = {}
-    clients: list[Any] = []
-    try:
-        CLOUDS.start_hosts()
+    with CLOUDS.running() as (doubles, clients):
         # The images of this checkout, built on this machine's engine (a no-op when they exist).
         local = Federation(root / "local", f"{NAME}-images", CIDR_PREFIX)
         built = local.playbook("site.yml", "--tags", "images")
@@ -108,9 +102,3 @@ def three_host_federation(root: Path, executor_cpus: int = 1) -> Iterator[tuple[
         fed.spec["flock_clusters"] = spec["flock_clusters"]
         (fed.inventory / "group_vars/all/flock.yml").write_text(json.dumps(fed.spec))
         yield fed, doubles
-    finally:
-        for double in doubles.values():
-            double.stop()
-        for client in clients:
-            client.close()
-        CLOUDS.remove_everything()
