@@ -30,23 +30,22 @@ BASE: dict[str, dict[str, Any]] = {
 }
 SPEC_TASK = "Validating arguments against arg spec 'main'"
 
+# Each role's argument spec refuses three ways, each naming the variable: (variable, a value of the wrong
+# type), the required variable left out, (variable, a value that is not among its choices).
+REFUSALS = {
+    "zookeeper": (("zookeeper_client_port", "two-one-eight-one"), "zookeeper_cluster_group",
+                  ("zookeeper_install_method", "snap")),
+    "mesos": (("mesos_agent_docker_kill_orphans", "sometimes"), "mesos_cluster_group", ("mesos_install_method", "rpm")),
+    "marathon": (("marathon_http_port", "http"), "marathon_cluster_group", ("marathon_install_method", "tarball")),
+    "weave": (("weave_service_enabled", "perhaps"), "weave_password", ("weave_service_state", "restarted")),
+    "overlay": (("overlay_swarm_port", "swarm"), "overlay_network_cidr", ("overlay_join_as", "leader")),
+}
 # (role, case, variable, bad value or None to leave it out, expected words in the message)
 CASES = [
-    ("zookeeper", "wrong type", "zookeeper_client_port", "two-one-eight-one", "zookeeper_client_port"),
-    ("zookeeper", "missing required", "zookeeper_cluster_group", None, "zookeeper_cluster_group"),
-    ("zookeeper", "bad choice", "zookeeper_install_method", "snap", "zookeeper_install_method"),
-    ("mesos", "wrong type", "mesos_agent_docker_kill_orphans", "sometimes", "mesos_agent_docker_kill_orphans"),
-    ("mesos", "missing required", "mesos_cluster_group", None, "mesos_cluster_group"),
-    ("mesos", "bad choice", "mesos_install_method", "rpm", "mesos_install_method"),
-    ("marathon", "wrong type", "marathon_http_port", "http", "marathon_http_port"),
-    ("marathon", "missing required", "marathon_cluster_group", None, "marathon_cluster_group"),
-    ("marathon", "bad choice", "marathon_install_method", "tarball", "marathon_install_method"),
-    ("weave", "wrong type", "weave_service_enabled", "perhaps", "weave_service_enabled"),
-    ("weave", "missing required", "weave_password", None, "weave_password"),
-    ("weave", "bad choice", "weave_service_state", "restarted", "weave_service_state"),
-    ("overlay", "wrong type", "overlay_swarm_port", "swarm", "overlay_swarm_port"),
-    ("overlay", "missing required", "overlay_network_cidr", None, "overlay_network_cidr"),
-    ("overlay", "bad choice", "overlay_join_as", "leader", "overlay_join_as"),
+    case
+    for role, ((wrong, wrong_value), required, (choice, bad_choice)) in REFUSALS.items()
+    for case in ((role, "wrong type", wrong, wrong_value, wrong), (role, "missing required", required, None, required),
+                 (role, "bad choice", choice, bad_choice, choice))
 ]
 
 # Rules only validate.yml can check: (role, variable, value, expected words naming variable and value).
