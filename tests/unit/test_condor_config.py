@@ -170,18 +170,6 @@ def test_an_executor_lets_its_submitter_advertise_and_query_its_collector_only()
             assert not any(entry.startswith("submitter") for entry in expand(macros, name)), name
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ({"CLOUDFLOCK_FLOCK_FROM": ""}, "CLOUDFLOCK_FLOCK_FROM='' names no submitter pool"),
-    ({"CLOUDFLOCK_FLOCK_FROM": "172.16.0.1"}, "CLOUDFLOCK_FLOCK_FROM entry '172.16.0.1' names no pool"),
-    ({"CLOUDFLOCK_POOL": "condor"}, "CLOUDFLOCK_POOL='condor' is the name of HTCondor's own condor@<domain>"),
-    ({"CLOUDFLOCK_POOL": "Runner_1"}, "CLOUDFLOCK_POOL='Runner_1' is not a pool name"),
-    ({"CLOUDFLOCK_FLOCK_FROM": "root=172.16.0.1"}, "entry 'root=172.16.0.1': pool='root' is the name of"),
-])
-def test_pool_names_are_identities_and_must_be_given(override: dict[str, str], message: str) -> None:
-    with pytest.raises(condor.ConfigError, match=re.escape(message)):
-        condor.settings_from_env({**BASE, "CLOUDFLOCK_ROLE": "executor", **override}, [])
-
-
 def test_intervals_are_seconds_not_minutes() -> None:
     macros = render({**BASE, "CLOUDFLOCK_ROLE": "executor"})
     for name in ("NEGOTIATOR_INTERVAL", "SCHEDD_INTERVAL", "UPDATE_INTERVAL"):
@@ -196,6 +184,12 @@ def test_intervals_are_seconds_not_minutes() -> None:
     ({"CLOUDFLOCK_NETWORK_CIDR": "172.16.0.9/24"}, "is not a network in CIDR notation"),
     ({"CLOUDFLOCK_ROLE": "submitter", "CLOUDFLOCK_FLOCK_TO": "r2=172.16.0.3", "CLOUDFLOCK_MIN_FLOCK_LEVEL": "2"},
      "CLOUDFLOCK_MIN_FLOCK_LEVEL='2' must lie between 0 and 1"),
+    # Pool names are identities and must be given.
+    ({"CLOUDFLOCK_FLOCK_FROM": ""}, "CLOUDFLOCK_FLOCK_FROM='' names no submitter pool"),
+    ({"CLOUDFLOCK_FLOCK_FROM": "172.16.0.1"}, "CLOUDFLOCK_FLOCK_FROM entry '172.16.0.1' names no pool"),
+    ({"CLOUDFLOCK_POOL": "condor"}, "CLOUDFLOCK_POOL='condor' is the name of HTCondor's own condor@<domain>"),
+    ({"CLOUDFLOCK_POOL": "Runner_1"}, "CLOUDFLOCK_POOL='Runner_1' is not a pool name"),
+    ({"CLOUDFLOCK_FLOCK_FROM": "root=172.16.0.1"}, "entry 'root=172.16.0.1': pool='root' is the name of"),
 ])
 def test_bad_settings_name_the_variable(override: dict[str, str], message: str) -> None:
     env = {**BASE, "CLOUDFLOCK_ROLE": "executor", **override}
