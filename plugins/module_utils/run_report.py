@@ -3,7 +3,8 @@
 """The report of a KINC run on the controller: a timeline of its jobs and one static report.html.
 
 Pure functions over a run directory as kinc.yml fetches it back (summary.json, network.txt, the payload's
-PNGs). :func:`timeline_figure` builds the figure without saving it, so it can be inspected;
+PNGs). In GMM mode (:func:`is_gmm`) :func:`read_gmm` counts network.txt's clusters per gene pair and its edges
+per condition test. :func:`timeline_figure` builds the figure without saving it, so it can be inspected;
 :func:`build_report` renders every output in memory and :func:`write_report` writes the ones that
 differ from what is on disk (nothing in check mode). matplotlib is imported only to draw, with Agg.
 """
@@ -257,6 +258,146 @@ def _edge(network: Path, number: int, fields: list[str], columns: list[str]) -> 
                           f"Similarity_Score, got {fields!r}") from None
 
 
+# -------------------------------------------------------------------------- GMM: clusters, conditions
+
+# extract's filters when summary.json records none (kincflow's --pvalue and --rsquare defaults).
+_DEFAULT_PVALUE = 0.001
+_DEFAULT_RSQUARE = 0.3
+
+
+@dataclass(frozen=True)
+class ConditionTest:
+    """A condition test as network.txt names it: a categorical feature's label (``Feature__Label_pVal``) or a
+    quantitative or ordinal feature (``Feature_pVal`` and ``Feature_RSqr``)."""
+
+    feature: str
+    label: str | None  # None: a regression test, with an R^2
+    p_column: int
+    r2_column: int | None
+
+
+@dataclass(frozen=True)
+class GmmCounts:
+    """What network.txt tells of a GMM run: clusters per gene pair and edges per condition test."""
+
+    edges: int
+    pairs_by_edges: dict[int, int]  # a pair's rows (its clusters that are edges) -> pairs
+    pairs_by_index: dict[int, int] | None  # a pair's highest Cluster_Index -> pairs
+    pairs_by_clusters: dict[int, int] | None  # Num_Clusters (the minimal format writes it) -> pairs
+    tests: list[ConditionTest]
+    edges_by_test: list[int]
+    edges_by_feature: dict[str, int]  # edges with a passing test of the feature
+    edges_any_test: int
+    pvalue: float
+    rsquare: float
+    filters_recorded: bool
+
+
+def network_columns(network: Path) -> list[str]:
+    with network.open(encoding="utf-8") as handle:
+        return handle.readline().rstrip("\n").split("\t")
+
+
+def is_gmm(summary: dict[str, Any], columns: list[str]) -> bool:
+    """A GMM run: its settings say so, or its network has condition tests or a pair's cluster count."""
+    settings = summary.get("settings")
+    return ((isinstance(settings, dict) and settings.get("clusmethod") == "gmm")
+            or "Num_Clusters" in columns or any(column.endswith("_pVal") for column in columns))
+
+
+def condition_tests(columns: list[str], features: list[str]) -> list[ConditionTest]:
+    """The tests of the ``<test>_pVal`` columns, in column order. A test with an ``_RSqr`` column is a
+    regression on its feature; any other is ``Feature__Label``, split after the longest of ``features``
+    (the run's feat_tests) it starts with, else at its first ``__``."""
+    tests = []
+    for index, column in enumerate(columns):
+        if not column.endswith("_pVal"):
+            continue
+        name = column[:-len("_pVal")]
+        if f"{name}_RSqr" in columns:
+            tests.append(ConditionTest(name, None, index, columns.index(f"{name}_RSqr")))
+            continue
+        prefix = max((feature for feature in features if name.startswith(f"{feature}__")), key=len, default="")
+        feature, _sep, label = name.partition("__") if not prefix else (prefix, "__", name[len(prefix) + 2:])
+        tests.append(ConditionTest(feature, label, index, None))
+    return tests
+
+
+def _filters(summary: dict[str, Any]) -> tuple[float, float, bool]:
+    settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
+    try:
+        if "pvalue" in settings and "rsquare" in settings:
+            return float(settings["pvalue"]), float(settings["rsquare"]), True
+    except (TypeError, ValueError):
+        raise ReportError(f"summary.json: settings pvalue and rsquare must be numbers, got "
+                          f"{settings['pvalue']!r} and {settings['rsquare']!r}") from None
+    return _DEFAULT_PVALUE, _DEFAULT_RSQUARE, False
+
+
+def read_gmm(network: Path, summary: dict[str, Any]) -> GmmCounts:
+    """Count, in one pass over network.txt: each gene pair's rows, its highest Cluster_Index and its
+    Num_Clusters (when written), and the edges whose test passes the run's filters as extract applies them
+    (p below pvalue and, for a regression test, R^2 above rsquare; a NaN passes nothing)."""
+    pvalue, rsquare, recorded = _filters(summary)
+    settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
+    features = [name for name in str(settings.get("feat_tests") or "").split(",") if name]
+    rows: dict[tuple[str, str], list[int]] = {}  # pair -> [rows, highest Cluster_Index, Num_Clusters]
+    with network.open(encoding="utf-8") as handle:
+        columns = handle.readline().rstrip("\n").split("\t")
+        missing = [name for name in ("Source", "Target") if name not in columns]
+        if missing:
+            raise ReportError(f"{network}: header lacks {', '.join(missing)}: {columns!r}")
+        source, target = columns.index("Source"), columns.index("Target")
+        index = columns.index("Cluster_Index") if "Cluster_Index" in columns else None
+        clusters = columns.index("Num_Clusters") if "Num_Clusters" in columns else None
+        tests = condition_tests(columns, features)
+        by_test = [0] * len(tests)
+        by_feature = dict.fromkeys((test.feature for test in tests), 0)
+        any_test = edges = 0
+        for number, line in enumerate(handle, start=2):
+            if not line.strip():
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != len(columns):
+                raise ReportError(f"{network}: line {number}: expected {len(columns)} fields, got {fields!r}")
+            edges += 1
+            pair = rows.setdefault(tuple(sorted((fields[source], fields[target]))), [0, 0, 0])
+            pair[0] += 1
+            try:
+                if index is not None:
+                    pair[1] = max(pair[1], int(fields[index]))
+                if clusters is not None:
+                    pair[2] = max(pair[2], int(fields[clusters]))
+                passed = [_passes(fields, test, pvalue, rsquare) for test in tests]
+            except ValueError:
+                raise ReportError(f"{network}: line {number}: Cluster_Index and Num_Clusters must be integers and "
+                                  f"the tests' columns numbers, got {fields!r}") from None
+            for i, ok in enumerate(passed):
+                by_test[i] += ok
+            for feature in {test.feature for test, ok in zip(tests, passed, strict=True) if ok}:
+                by_feature[feature] += 1
+            any_test += any(passed)
+    return GmmCounts(
+        edges=edges, pairs_by_edges=_histogram(pair[0] for pair in rows.values()),
+        pairs_by_index=None if index is None else _histogram(pair[1] for pair in rows.values()),
+        pairs_by_clusters=None if clusters is None else _histogram(pair[2] for pair in rows.values()),
+        tests=tests, edges_by_test=by_test, edges_by_feature=by_feature, edges_any_test=any_test,
+        pvalue=pvalue, rsquare=rsquare, filters_recorded=recorded)
+
+
+def _passes(fields: list[str], test: ConditionTest, pvalue: float, rsquare: float) -> bool:
+    p = float(fields[test.p_column])
+    r2 = float(fields[test.r2_column]) if test.r2_column is not None else None
+    return p < pvalue and (r2 is None or r2 > rsquare)
+
+
+def _histogram(values: Any) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 # ------------------------------------------------------------------------------------------- html
 
 
@@ -324,6 +465,54 @@ def _edges_section(edges: list[Edge] | None, total: int) -> list[str]:
     return rows
 
 
+def _gmm_section(gmm: GmmCounts | None) -> list[str]:
+    """GMM mode: the gene pairs per number of clusters, and the edges per condition test and feature."""
+    if gmm is None:
+        return []
+    pairs = sum(gmm.pairs_by_edges.values())
+    columns = [("edges in network.txt", gmm.pairs_by_edges), ("highest Cluster_Index", gmm.pairs_by_index),
+               ("Num_Clusters", gmm.pairs_by_clusters)]
+    columns = [(title, counts) for title, counts in columns if counts is not None]
+    sizes = sorted({size for _title, counts in columns for size in counts})
+    parts = [
+        "<section><h2>Clusters per gene pair</h2>",
+        "<table class=\"clusters\"><thead><tr><th>Clusters</th>",
+        *(f"<th>Pairs by {_e(title)}</th>" for title, _counts in columns), "</tr></thead><tbody>",
+        *(f"<tr><td class=\"num\">{size}</td>"
+          + "".join(f"<td class=\"num\">{counts.get(size, 0)}</td>" for _title, counts in columns) + "</tr>"
+          for size in sizes),
+        f"</tbody></table><p>{pairs} gene pairs with {gmm.edges} edges. In GMM mode each cluster of a pair that "
+        "is kept is an edge of its own: a pair's rows in network.txt are its clusters kept, and its highest "
+        "Cluster_Index is a lower bound on its clusters after corrpower (the others fell below the threshold or "
+        "failed the condition tests).</p></section>",
+    ]
+    if not gmm.tests:
+        return [*parts, "<section><h2>Edges per condition</h2><p>No condition tests in this network "
+                        "(no annotation matrix in this run).</p></section>"]
+    rule = f"p &lt; {_e(f'{gmm.pvalue:g}')}"
+    regression = f"{rule}, R² &gt; {_e(f'{gmm.rsquare:g}')}"
+    source = "the run's pvalue and rsquare" if gmm.filters_recorded else \
+        "kincflow's default pvalue and rsquare (summary.json records none)"
+    parts += ["<section><h2>Edges per condition</h2>",
+              "<table class=\"conditions\"><thead><tr><th>Feature</th><th>Label</th><th>Test passes at</th>"
+              "<th>Edges</th></tr></thead><tbody>"]
+    for feature, edges in gmm.edges_by_feature.items():
+        tests = [(test, count) for test, count in zip(gmm.tests, gmm.edges_by_test, strict=True)
+                 if test.feature == feature]
+        for test, count in tests:
+            label = "" if test.label is None else test.label
+            parts.append(f"<tr><td>{_e(feature)}</td><td>{_e(label)}</td>"
+                         f"<td>{rule if test.label is not None else regression}</td>"
+                         f"<td class=\"num\">{count}</td></tr>")
+        if len(tests) > 1:
+            parts.append(f"<tr><td>{_e(feature)}</td><td>any label</td><td>{rule}</td>"
+                         f"<td class=\"num\">{edges}</td></tr>")
+    parts.append(f"</tbody></table><p>{gmm.edges_any_test} of {gmm.edges} edges pass at least one test, at "
+                 f"{_e(source)}, from the p-values and R² as network.txt writes them. An edge counts once "
+                 "for each test it passes.</p></section>")
+    return parts
+
+
 def _summary_tables(rows: list[tuple[str, str]]) -> str:
     """The summary's rows as two tables side by side."""
     half = (len(rows) + 1) // 2
@@ -341,8 +530,9 @@ def _figure(name: str, caption: str) -> str:
 
 
 def report_html(summary: dict[str, Any], figures: list[tuple[str, str]], edges: list[Edge] | None, total: int,
-                links: list[str]) -> str:
-    """The page: the summary, the figures as <img src="NAME">, the top edges and links to the files."""
+                links: list[str], gmm: GmmCounts | None = None) -> str:
+    """The page: the summary, the figures as <img src="NAME">, the top edges, in GMM mode the clusters per pair
+    and the edges per condition, and links to the files."""
     run_id = summary.get("run_id", "")
     parts = [
         "<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
@@ -353,6 +543,7 @@ def report_html(summary: dict[str, Any], figures: list[tuple[str, str]], edges: 
         *(_figure(name, caption) for name, caption in figures if name == TIMELINE),
         "<div class=\"grid\">", *(_figure(name, caption) for name, caption in figures if name != TIMELINE),
         f"<section><h2>Top {len(edges or [])} edges</h2>", *_edges_section(edges, total), "</section></div>",
+        *_gmm_section(gmm),
         "<h2>Files</h2><ul>", *(f"<li><a href=\"{_href(name)}\">{_e(name)}</a></li>" for name in links),
         "</ul></body></html>",
     ]
@@ -374,8 +565,9 @@ def build_report(run_dir: Path, top_edges: int = 25) -> dict[str, bytes]:
     figures = [(name, caption) for name, caption in FIGURES if name in present]
     network = run_dir / NETWORK
     edges, total = read_edges(network, top_edges) if network.is_file() else (None, 0)
+    gmm = read_gmm(network, summary) if edges is not None and is_gmm(summary, network_columns(network)) else None
     links = [name for name in LINKS if (run_dir / name).is_file()]
-    outputs[REPORT] = report_html(summary, figures, edges, total, links).encode("utf-8")
+    outputs[REPORT] = report_html(summary, figures, edges, total, links, gmm).encode("utf-8")
     return outputs
 
 

@@ -18,6 +18,11 @@ description:
   - C(report.html) is one static page with inline CSS and no external assets; it shows the summary, every
     picture present in the run directory (by relative name) and the top edges of the network by absolute
     similarity, and opens from disk.
+  - For a GMM run (C(clusmethod=gmm) in the summary's settings, or condition-test or C(Num_Clusters)
+    columns in C(network.txt)) the page also shows the gene pairs per number of clusters (their rows in
+    C(network.txt), their highest C(Cluster_Index) and, when written, C(Num_Clusters)) and the edges per
+    condition test (each label of a categorical feature, each quantitative or ordinal feature) whose p-value
+    is below the run's C(pvalue) and, for a regression, whose R-squared is above its C(rsquare).
   - A file is rewritten only when its content would change, so a second run reports C(changed=false).
   - Runs on the controller (an action), where kinc.yml fetches the run directory, whatever host the task
     is for; it needs matplotlib in the controller's Python.

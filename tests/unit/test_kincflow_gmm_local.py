@@ -3,16 +3,20 @@ DAG gives each node fit the payload's commands and the files they pass along."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import json
 import os
 import re
 import shlex
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.run_report import write_report
 
 from tests.support import REPO
 
@@ -50,7 +54,8 @@ def _arguments(submit_file: Path) -> list[str]:
     return shlex.split(line.removeprefix("arguments = ").strip('"'))
 
 
-def test_the_gmm_dag_runs_node_by_node_with_the_payload(kincflow, tmp_path: Path) -> None:
+def _run_dag(kincflow, tmp_path: Path) -> Path:
+    """Build a GMM run with annotations and run its nodes up to extract; the run directory."""
     gem, amx = _inputs(tmp_path)
     options = kincflow._parser().parse_args(
         ["submit", "2", str(gem), "--clusmethod", "gmm", "--minsamp", "10", "--maxclus", "2", "--annotations",
@@ -84,8 +89,35 @@ def test_the_gmm_dag_runs_node_by_node_with_the_payload(kincflow, tmp_path: Path
     result = subprocess.run([str(_WORKFLOW / "extract-job"), *_arguments(run / "extract.sub")], cwd=run,
                             env={**env, "KINC": str(wrapper)}, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+    return run
+
+
+def test_the_gmm_dag_runs_node_by_node_with_the_payload(kincflow, tmp_path: Path) -> None:
+    run = _run_dag(kincflow, tmp_path)
     lines = (run / "network.txt").read_text().splitlines()
     header = lines[0].split("\t")
     assert len(lines) > 1  # the correlated genes' edges pass the open filters
     assert header[:2] == ["Source", "Target"] and "Age_pVal" in header and "Treatment__A_pVal" in header
     assert (run / "network.csm").is_file() and (run / "threshold.txt").read_text() == "0.5\n"
+
+
+def test_the_report_of_a_gmm_run_counts_its_clusters_and_condition_edges(kincflow, tmp_path: Path) -> None:
+    run = _run_dag(kincflow, tmp_path)
+    kincflow.summarize(run.name)  # the DAG's last node
+    assert json.loads((run / "summary.json").read_text())["settings"]["clusmethod"] == "gmm"
+    write_report(run)
+    page = (run / "report.html").read_text(encoding="utf-8")
+    # What network.txt holds, read here on its own: rows per pair and, at the run's filters (--pvalue 1
+    # --rsquare 0), the edges passing each test.
+    with (run / "network.txt").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    per_pair = Counter((row["Source"], row["Target"]) for row in rows)
+    for size, pairs in Counter(per_pair.values()).items():
+        assert re.search(rf'<tr><td class="num">{size}</td><td class="num">{pairs}</td>', page), (size, pairs)
+    counts = {name: sum(float(row[f"Treatment__{name}_pVal"]) < 1 for row in rows) for name in "AB"}
+    age = sum(float(row["Age_pVal"]) < 1 and float(row["Age_RSqr"]) > 0 for row in rows)
+    assert counts["B"] > 0  # the inputs give the correlated pairs' clusters a Treatment B p below 1
+    for label, count in counts.items():
+        assert f"<tr><td>Treatment</td><td>{label}</td><td>p &lt; 1</td><td class=\"num\">{count}</td></tr>" in page
+    assert f"<tr><td>Age</td><td></td><td>p &lt; 1, R² &gt; 0</td><td class=\"num\">{age}</td></tr>" in page
+    assert f"{len(per_pair)} gene pairs with {len(rows)} edges" in page

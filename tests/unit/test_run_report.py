@@ -19,6 +19,7 @@ from ansible_collections.cloudflock.htcondor.plugins.module_utils.run_report imp
     TIMELINE,
     ReportError,
     build_report,
+    condition_tests,
     job_bars,
     pool_lanes,
     read_edges,
@@ -102,6 +103,7 @@ class Page(HTMLParser):
         self.tags: set[str] = set()
         self.text: list[str] = []
         self.rows: list[list[str]] = []
+        self.tables: dict[str, list[list[str]]] = {}  # the <td> rows of every table, by its class
         self._table = ""
         self._row: list[str] | None = None
 
@@ -111,14 +113,16 @@ class Page(HTMLParser):
         self.references += [values[key] or "" for key in ("src", "href") if key in values]
         if tag == "table":
             self._table = values.get("class") or ""
-        elif tag == "tr" and self._table == "edges":
+        elif tag == "tr" and self._table:
             self._row = []
         elif tag == "td" and self._row is not None:
             self._row.append("")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "tr" and self._row:
-            self.rows.append(self._row)
+            self.tables.setdefault(self._table, []).append(self._row)
+            if self._table == "edges":
+                self.rows.append(self._row)
             self._row = None
 
     def handle_data(self, data: str) -> None:
@@ -318,3 +322,117 @@ def test_the_summary_table_names_the_gem_and_the_settings(run_dir: Path) -> None
     for shown in ("GEM sha256", "ab" * 32, "GEM genes", "150", "GEM samples", "KINC settings",
                   "minsamp: 25, corrmethod: spearman"):
         assert shown in text, shown
+
+
+# ---------------------------------------------------------------------------------------------- gmm
+
+GMM_SETTINGS = {"corrmethod": "pearson", "clusmethod": "gmm", "maxclus": 5, "annotations": True,
+                "feat_tests": "Treatment,Age", "pvalue": 0.001, "rsquare": 0.3}
+GMM_HEADER = ("Source\tTarget\tSimilarity_Score\tInteraction\tCluster_Index\tCluster_Size\tSamples\t"
+              "Treatment__A_pVal\tTreatment__B_pVal\tAge_pVal\tAge_RSqr\n")
+# source, target, Cluster_Index, then p of Treatment A, of Treatment B, Age's p and R^2; passing: p < 0.001,
+# and R^2 > 0.3 for Age
+GMM_ROWS = [
+    ("G1", "G0", 1, "1e-05", "0.5", "0.0001", "0.5"),  # A, Age
+    ("G1", "G0", 2, "0.2", "1e-06", "nan", "nan"),  # B
+    ("G1", "G0", 3, "0.0005", "0.9", "1e-05", "0.2"),  # A (Age's R^2 too low)
+    ("G2", "G0", 2, "0.001", "0.5", "1e-09", "0.9"),  # Age (A's p is not below 0.001)
+    ("G3", "G2", 1, "nan", "0.0001", "0.5", "0.1"),  # B
+    ("G3", "G1", 1, "0.0001", "0.3", "0.2", "0.9"),  # A
+    ("G3", "G1", 2, "0.4", "0.0001", "0.2", "0.9"),  # B
+    ("G4", "G0", 1, "0.5", "0.5", "0.01", "0.9"),  # none
+]
+
+
+def gmm_network(rows: list[tuple] = GMM_ROWS, header: str = GMM_HEADER) -> str:
+    return header + "".join(f"{s}\t{t}\t0.9\tco\t{i}\t5\t11111\t" + "\t".join(tests) + "\n"
+                            for s, t, i, *tests in rows)
+
+
+def gmm_run(run: Path, network: str, **settings: object) -> Page:
+    (run / "summary.json").write_text(json.dumps(summary(edges=network.count("\n") - 1,
+                                                         settings={**GMM_SETTINGS, **settings})))
+    (run / "network.txt").write_text(network)
+    write_report(run)
+    return parse(run)
+
+
+def test_a_gmm_report_counts_the_pairs_per_number_of_clusters(run_dir: Path) -> None:
+    page = gmm_run(run_dir, gmm_network())
+    # pairs: G1-G0 three rows up to Cluster_Index 3, G2-G0 one row (index 2), G3-G2 one, G3-G1 two, G4-G0 one
+    assert page.tables["clusters"] == [["1", "3", "2"], ["2", "1", "2"], ["3", "1", "1"]]
+    text = "".join(page.text)
+    assert "Clusters per gene pair" in text and "5 gene pairs with 8 edges" in text
+    assert "Pairs by edges in network.txt" in text and "Pairs by highest Cluster_Index" in text
+    assert "Num_Clusters" not in text  # the text format has no such column
+
+
+def test_a_gmm_report_counts_the_edges_per_feature_and_label_at_the_runs_filters(run_dir: Path) -> None:
+    page = gmm_run(run_dir, gmm_network())
+    assert page.tables["conditions"] == [
+        ["Treatment", "A", "p < 0.001", "3"],
+        ["Treatment", "B", "p < 0.001", "3"],
+        ["Treatment", "any label", "p < 0.001", "6"],
+        ["Age", "", "p < 0.001, R² > 0.3", "2"],
+    ]
+    assert "7 of 8 edges pass at least one test, at the run's pvalue and rsquare" in "".join(page.text)
+    # the run's own filters: looser ones count more edges of the same file
+    page = gmm_run(run_dir, gmm_network(), pvalue=0.01, rsquare=0.1)
+    assert [row[-1] for row in page.tables["conditions"]] == ["4", "3", "7", "3"]
+    assert page.tables["conditions"][3][2] == "p < 0.01, R² > 0.1"
+
+
+def test_a_gmm_run_without_annotations_has_clusters_but_no_condition_table(run_dir: Path) -> None:
+    rows = [("G1", "G0", 1), ("G1", "G0", 2), ("G2", "G1", 1), ("G3", "G1", 2), ("G3", "G2", 1)]
+    page = gmm_run(run_dir, network_text([]) + "".join(f"{s}\t{t}\t0.9\tco\t{i}\t5\t11111\n" for s, t, i in rows),
+                   annotations=False, feat_tests="")
+    assert page.tables["clusters"] == [["1", "3", "2"], ["2", "1", "2"]]
+    assert "conditions" not in page.tables
+    assert "No condition tests in this network (no annotation matrix in this run)." in page.text
+
+
+def test_the_minimal_formats_num_clusters_is_counted_and_marks_a_gmm_network(run_dir: Path) -> None:
+    header = "Source\tTarget\tSimilarity_Score\tCluster_Index\tNum_Clusters\n"
+    rows = ["G1\tG0\t0.9\t1\t3", "G1\tG0\t-0.8\t3\t3", "G2\tG0\t0.95\t1\t2"]
+    (run_dir / "network.txt").write_text(header + "\n".join(rows) + "\n")
+    write_report(run_dir)  # the summary says nothing of GMM: the column does
+    page = parse(run_dir)
+    assert page.tables["clusters"] == [["1", "1", "1", "0"], ["2", "1", "0", "1"], ["3", "0", "1", "1"]]
+    assert "Pairs by Num_Clusters" in "".join(page.text)
+
+
+def test_without_recorded_filters_the_defaults_are_used_and_said(run_dir: Path) -> None:
+    header = "Source\tTarget\tSimilarity_Score\tCluster_Index\tDose_pVal\tDose_RSqr\n"
+    rows = ["G1\tG0\t0.9\t1\t0.0005\t0.31", "G2\tG0\t0.9\t1\t0.005\t0.9", "G3\tG0\t0.9\t1\t0.0001\t0.29"]
+    (run_dir / "network.txt").write_text(header + "\n".join(rows) + "\n")
+    write_report(run_dir)
+    page = parse(run_dir)
+    assert page.tables["conditions"] == [["Dose", "", "p < 0.001, R² > 0.3", "1"]]
+    assert "kincflow's default pvalue and rsquare (summary.json records none)" in "".join(page.text)
+
+
+def test_a_categorical_features_labels_split_after_the_tested_feature() -> None:
+    columns = ["Source", "Target", "Cell__line__He__La_pVal", "Dose_pVal", "Dose_RSqr", "Sex__F_pVal"]
+    tests = condition_tests(columns, ["Cell__line", "Sex", "Dose"])
+    assert [(t.feature, t.label, t.p_column, t.r2_column) for t in tests] == [
+        ("Cell__line", "He__La", 2, None), ("Dose", None, 3, 4), ("Sex", "F", 5, None)]
+    # without the run's feature list a label is what follows the first "__"
+    assert [(t.feature, t.label) for t in condition_tests(columns, [])][0] == ("Cell", "line__He__La")
+
+
+def test_a_bad_test_value_in_a_gmm_network_is_named_with_its_line(run_dir: Path) -> None:
+    rows = [*GMM_ROWS[:2], ("G5", "G0", 1, "low", "0.5", "0.1", "0.1")]
+    (run_dir / "network.txt").write_text(gmm_network(rows))
+    (run_dir / "summary.json").write_text(json.dumps(summary(settings=GMM_SETTINGS)))
+    with pytest.raises(ReportError, match=r"network.txt: line 4: .*'low'"):
+        build_report(run_dir)
+
+
+def test_a_traditional_report_has_no_gmm_sections(run_dir: Path) -> None:
+    (run_dir / "summary.json").write_text(json.dumps(summary(settings={"minsamp": 25, "corrmethod": "spearman"})))
+    write_report(run_dir)
+    page = parse(run_dir)
+    text = "".join(page.text)
+    assert len(page.rows) == 3
+    assert "clusters" not in page.tables and "conditions" not in page.tables
+    assert "Clusters per gene pair" not in text and "Edges per condition" not in text
