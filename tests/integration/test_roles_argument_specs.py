@@ -29,6 +29,17 @@ BASE: dict[str, dict[str, Any]] = {
     "overlay": {"overlay_network_cidr": "10.9.0.0/24", "overlay_advertise_address": "127.0.0.1"},
 }
 SPEC_TASK = "Validating arguments against arg spec 'main'"
+# Roles whose settings are checked through another entry point, with its valid input: kinc.yml runs kinc's
+# validate before the flock role creates any container (its main entry point needs a running federation).
+ENTRY = {"kinc": ("validate", {"kinc_clusmethod": "gmm"})}
+
+
+def _spec_task(role: str) -> str:
+    return f"Validating arguments against arg spec '{ENTRY[role][0]}'" if role in ENTRY else SPEC_TASK
+
+
+def _base(role: str) -> dict[str, Any]:
+    return dict(ENTRY[role][1] if role in ENTRY else BASE[role])
 
 # Each role's argument spec refuses three ways, each naming the variable: (variable, a value of the wrong
 # type), the required variable left out, (variable, a value that is not among its choices).
@@ -46,6 +57,10 @@ CASES = [
     for role, ((wrong, wrong_value), required, (choice, bad_choice)) in REFUSALS.items()
     for case in ((role, "wrong type", wrong, wrong_value, wrong), (role, "missing required", required, None, required),
                  (role, "bad choice", choice, bad_choice, choice))
+] + [
+    ("kinc", "bad choice", "kinc_crit", "mdl", "kinc_crit"),
+    ("kinc", "wrong type", "kinc_maxclus", "many", "kinc_maxclus"),
+    ("kinc", "wrong type", "kinc_pvalue", "small", "kinc_pvalue"),
 ]
 
 # Rules only validate.yml can check: (role, variable, value, expected words naming variable and value).
@@ -67,7 +82,25 @@ SEMANTIC = [
      "overlay_network_cidr must be an IPv4 CIDR like 172.16.0.0/24, got '172.16.0.0'"),
     ("overlay", "overlay_advertise_address", "cloud-host",
      "overlay_advertise_address must be this host's IPv4 address, got 'cloud-host'"),
+    ("kinc", "kinc_maxclus", 65, "kinc_maxclus: 65 must be a whole number from kinc_minclus (1) to 64"),
+    ("kinc", "kinc_minclus", 65, "kinc_minclus: 65 must be a whole number from 1 to 64"),
+    ("kinc", "kinc_feat_types", "Age=quantitative",
+     "kinc_feat_types: Age=quantitative must be name:type pairs, types categorical, ordinal or quantitative"),
+    ("kinc", "kinc_feat_types", "Age:number",
+     "kinc_feat_types: Age:number must be name:type pairs, types categorical, ordinal or quantitative"),
+    ("kinc", "kinc_pvalue", 1.5, "kinc_pvalue: 1.5 must be above 0 and at most 1"),
+    ("kinc", "kinc_pvalue", 0, "kinc_pvalue: 0 must be above 0 and at most 1"),
+    ("kinc", "kinc_rsquare", -0.1, "kinc_rsquare: -0.1 must be from 0 to 1"),
+    ("kinc", "kinc_minclus", 3, "kinc_maxclus: 2 must be a whole number from kinc_minclus (3) to 64"),
+    ("kinc", "kinc_annotations", "annotations.txt",
+     "kinc_annotations: condition tests need kinc_clusmethod gmm (it is none)"),
 ]
+# The other variables a SEMANTIC case sets, beside its one bad value.
+ALONG = {
+    ("weave_flock_cidr", "10.40.0.0/24"): {"weave_ipalloc_range": "10.32.0.0/12"},
+    ("kinc_minclus", 3): {"kinc_maxclus": 2},
+    ("kinc_annotations", "annotations.txt"): {"kinc_clusmethod": "none"},
+}
 
 
 def _inventory(hosts: list[str]) -> dict[str, Any]:
@@ -76,8 +109,9 @@ def _inventory(hosts: list[str]) -> dict[str, Any]:
 
 
 def _run_role(tmp_path: Path, role: str, role_vars: dict[str, Any], hosts: list[str] | None = None) -> dict[str, Any]:
-    """Run the role in check mode with the json callback; return the parsed report."""
+    """Run the role (its ENTRY point if any) in check mode with the json callback; return the parsed report."""
     hosts = hosts or ["localhost"]
+    include = {"name": f"cloudflock.htcondor.{role}", **({"tasks_from": ENTRY[role][0]} if role in ENTRY else {})}
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(_inventory(hosts)))
     play = [{
         "name": f"Run {role} with bad input",
@@ -85,7 +119,7 @@ def _run_role(tmp_path: Path, role: str, role_vars: dict[str, Any], hosts: list[
         "gather_facts": False,
         "tasks": [{
             "name": f"Apply {role}",
-            "ansible.builtin.include_role": {"name": f"cloudflock.htcondor.{role}"},
+            "ansible.builtin.include_role": include,
             "vars": role_vars,
         }],
     }]
@@ -122,7 +156,10 @@ def _assert_refused(report: dict[str, Any], first_task: str | None, words: str) 
     failed = [(name, r) for name, results in ran for r in results.values() if r.get("failed")]
     assert failed, f"no task failed; tasks that ran: {[name for name, _ in ran]}"
     name, result = failed[0]
-    assert words in result.get("msg", ""), f"message does not name the variable: {result.get('msg')!r}"
+    # A looped assert fails with "One or more items failed": the failing items carry the messages.
+    message = " ".join([result.get("msg", ""), *(item.get("msg", "") for item in result.get("results", [])
+                                                 if item.get("failed"))])
+    assert words in message, f"message does not name the variable: {message!r}"
     if first_task is not None:
         assert name.startswith(first_task), f"failed in {name!r}, not in the argument-spec check"
     # Nothing ran before the failure that reported a change, and nothing ran after it.
@@ -134,25 +171,24 @@ def _assert_refused(report: dict[str, Any], first_task: str | None, words: str) 
 @pytest.mark.parametrize(("role", "case", "variable", "value", "words"), CASES,
                          ids=[f"{c[0]}-{c[1].replace(' ', '-')}" for c in CASES])
 def test_argument_spec_refuses(tmp_path: Path, role: str, case: str, variable: str, value: Any, words: str) -> None:
-    role_vars = dict(BASE[role])
+    role_vars = _base(role)
     if value is None:
         role_vars.pop(variable)
     else:
         role_vars[variable] = value
     report = _run_role(tmp_path, role, role_vars)
-    _assert_refused(report, SPEC_TASK, words)
+    _assert_refused(report, _spec_task(role), words)
 
 
 @pytest.mark.parametrize(("role", "variable", "value", "words"), SEMANTIC,
                          ids=[f"{s[0]}-{s[1]}" for s in SEMANTIC])
 def test_validate_refuses(tmp_path: Path, role: str, variable: str, value: Any, words: str) -> None:
-    role_vars = dict(BASE[role], **{variable: value})
-    if variable == "weave_flock_cidr":
-        role_vars["weave_ipalloc_range"] = "10.32.0.0/12"
+    along = next((extra for (name, bad), extra in ALONG.items() if (name, bad) == (variable, value)), {})
+    role_vars = dict(_base(role), **{variable: value}, **along)
     report = _run_role(tmp_path, role, role_vars)
     _assert_refused(report, None, words)
     names = [name for name, _ in _role_tasks(report)]
-    assert names[0].startswith(SPEC_TASK), names
+    assert names[0].startswith(_spec_task(role)), names
 
 
 def test_zookeeper_refuses_an_even_ensemble(tmp_path: Path) -> None:
