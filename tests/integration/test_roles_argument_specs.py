@@ -88,6 +88,10 @@ SEMANTIC = [
      "kinc_feat_types: Age=quantitative must be name:type pairs, types categorical, ordinal or quantitative"),
     ("kinc", "kinc_feat_types", "Age:number",
      "kinc_feat_types: Age:number must be name:type pairs, types categorical, ordinal or quantitative"),
+    ("kinc", "kinc_feat_types", 5,
+     "kinc_feat_types: 5 must be name:type pairs, types categorical, ordinal or quantitative"),
+    ("kinc", "kinc_feat_types", ["Age:ordinal", "Dose"],
+     "kinc_feat_types: ['Age:ordinal', 'Dose'] must be name:type pairs, types categorical, ordinal or quantitative"),
     ("kinc", "kinc_pvalue", 1.5, "kinc_pvalue: 1.5 must be above 0 and at most 1"),
     ("kinc", "kinc_pvalue", 0, "kinc_pvalue: 0 must be above 0 and at most 1"),
     ("kinc", "kinc_rsquare", -0.1, "kinc_rsquare: -0.1 must be from 0 to 1"),
@@ -246,3 +250,22 @@ def test_peer_and_teardown_playbooks_ask_explicitly(tmp_path: Path, playbook: st
     assert words in output, output[-2000:]
     # The multi-cloud hosts are not reachable from here: no play may have tried them.
     assert "UNREACHABLE" not in output and "chi-master" not in output.split("PLAY RECAP")[-1]
+
+
+@pytest.mark.parametrize(("variable", "value", "rendered"), [
+    ("kinc_feat_tests", "Treatment, Age", "Treatment,Age"),
+    ("kinc_feat_tests", ["Treatment", " Age"], "Treatment,Age"),
+    ("kinc_feat_types", "Dose :categorical, Age:ordinal", "Dose:categorical,Age:ordinal"),
+    ("kinc_feat_types", {"Dose": "categorical", "Age": "ordinal"}, "Dose:categorical,Age:ordinal"),
+    ("kinc_feat_types", ["Dose:categorical", "Age: ordinal"], "Dose:categorical,Age:ordinal"),
+])
+def test_kinc_feature_lists_reach_kinc_as_comma_strings_without_spaces(tmp_path: Path, variable: str, value: Any,
+                                                                        rendered: str) -> None:
+    """KINC's --feat-tests and --feat-types: a space would split the job's arguments or name no column."""
+    play = [{"hosts": "localhost", "gather_facts": False, "vars_files": [str(REPO / "roles/kinc/vars/main.yml")],
+             "vars": {variable: value}, "tasks": [{"ansible.builtin.debug": {"msg": f"{{{{ __{variable} }}}}"}}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    env = dict(collections_env(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOCALHOST_WARNING="false")
+    run = ansible_playbook("-i", "localhost,", "-c", "local", "play.yml", cwd=tmp_path, env=env, timeout=120)
+    assert run.rc == 0
+    assert run.report()["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"] == rendered
