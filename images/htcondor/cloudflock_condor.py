@@ -296,11 +296,12 @@ def _fault_lines(s: PoolSettings) -> list[str]:
             "# hears nothing for three times that drops the connection, and once the job lease is spent the job",
             "# goes back to the submitter's queue (and runs elsewhere) instead of waiting for TCP to give up.",
             f"STARTER_UPDATE_INTERVAL_MAX = {s.silence_timeout // 3}",
-            "# A job asked to stop (its submitter let it go, or a RELEASE_CLAIM once a cut pool is back) gets 5 s,",
-            "# then a fast shutdown, then SIGKILL 5 s later: its starter may be stuck on a connection to a shadow",
-            "# long gone, and the slot is free for new work in seconds, not after TCP's backoff or 10 minutes.",
-            "MachineMaxVacateTime = 5",
-            "KILLING_TIMEOUT = 5",
+            "# A job asked to stop (its submitter let it go, or a RELEASE_CLAIM once a cut pool is back) gets 1 s,",
+            "# then a fast shutdown, then SIGKILL 1 s later: its starter may be stuck on a connection to a shadow",
+            "# long gone (measured: it answers neither request), and every second here is a second a pool back from",
+            "# a cut takes no work. KINC's jobs keep nothing to save: they start again from their inputs.",
+            "MachineMaxVacateTime = 1",
+            "KILLING_TIMEOUT = 1",
         ]
     return [*lines, ""]
 

@@ -231,11 +231,11 @@ def test_executor_starters_promise_a_report_every_third_of_the_silence_timeout()
 
 
 def test_executors_free_a_slot_within_seconds_of_being_told_to_stop_its_job() -> None:
-    # A starter stuck on a connection to a shadow that is gone cannot wind down by itself: 5 s of vacating,
-    # then a fast shutdown, then SIGKILL 5 s later (HTCondor's defaults are 10 minutes and 30 s).
+    # A starter stuck on a connection to a shadow that is gone cannot wind down by itself: 1 s of vacating,
+    # then a fast shutdown, then SIGKILL 1 s later (HTCondor's defaults are 10 minutes and 30 s).
     macros = render(EXECUTOR)
-    assert macros["MachineMaxVacateTime"] == "5"
-    assert macros["KILLING_TIMEOUT"] == "5"
+    assert macros["MachineMaxVacateTime"] == "1"
+    assert macros["KILLING_TIMEOUT"] == "1"
     assert macros["WANT_VACATE"] == "False"
 
 
