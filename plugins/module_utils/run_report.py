@@ -298,10 +298,15 @@ def network_columns(network: Path) -> list[str]:
         return handle.readline().rstrip("\n").split("\t")
 
 
+def _settings(summary: dict[str, Any]) -> dict[str, Any]:
+    """summary.json's settings, or none when it records none."""
+    settings = summary.get("settings")
+    return settings if isinstance(settings, dict) else {}
+
+
 def is_gmm(summary: dict[str, Any], columns: list[str]) -> bool:
     """A GMM run: its settings say so, or its network has condition tests or a pair's cluster count."""
-    settings = summary.get("settings")
-    return ((isinstance(settings, dict) and settings.get("clusmethod") == "gmm")
+    return (_settings(summary).get("clusmethod") == "gmm"
             or "Num_Clusters" in columns or any(column.endswith("_pVal") for column in columns))
 
 
@@ -324,7 +329,7 @@ def condition_tests(columns: list[str], features: list[str]) -> list[ConditionTe
 
 
 def _filters(summary: dict[str, Any]) -> tuple[float, float, bool]:
-    settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
+    settings = _settings(summary)
     try:
         if "pvalue" in settings and "rsquare" in settings:
             return float(settings["pvalue"]), float(settings["rsquare"]), True
@@ -339,7 +344,7 @@ def read_gmm(network: Path, summary: dict[str, Any]) -> GmmCounts:
     Num_Clusters (when written), and the edges whose test passes the run's filters as extract applies them
     (p below pvalue and, for a regression test, R^2 above rsquare; a NaN passes nothing)."""
     pvalue, rsquare, recorded = _filters(summary)
-    settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
+    settings = _settings(summary)
     features = [name for name in str(settings.get("feat_tests") or "").split(",") if name]
     rows: dict[tuple[str, str], list[int]] = {}  # pair -> [rows, highest Cluster_Index, Num_Clusters]
     with network.open(encoding="utf-8") as handle:
