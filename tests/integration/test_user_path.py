@@ -143,7 +143,11 @@ def test_site_then_kinc_on_the_users_own_gem(user: User) -> None:
     assert (summary["gem_genes"], summary["gem_samples"]) == (150, 40)
     assert summary["settings"]["corrmethod"] == "spearman" and summary["settings"]["minsamp"] == 25
     assert summary["threshold"] == 0.8 and summary["threshold_source"] == "fixed"
-    assert set(summary["jobs_by_pool"]) == {"executor1", "executor2"}, summary["jobs_by_pool"]
+    # Every chunk ran in the user's pools. Which pools: first come, first served, so a run this short may
+    # finish in executor1 alone when executor2's negotiator comes late (CI saw {'executor1': 4}); that both
+    # pools take jobs is held by test_local_flock's longer run.
+    assert set(summary["jobs_by_pool"]) <= {"executor1", "executor2"}, summary["jobs_by_pool"]
+    assert sum(summary["jobs_by_pool"].values()) == 4, summary["jobs_by_pool"]
 
     # The same network as KINC's own command line on the same file, run here in one process.
     direct = user.root / "direct"
