@@ -98,6 +98,12 @@ SEMANTIC = [
     ("kinc", "kinc_minclus", 3, "kinc_maxclus: 2 must be a whole number from kinc_minclus (3) to 64"),
     ("kinc", "kinc_annotations", "annotations.txt",
      "kinc_annotations: condition tests need kinc_clusmethod gmm (it is none)"),
+    ("kinc", "kinc_threshold", 1.5, "kinc_threshold: 1.5 must be a number from 0 to 1, or empty for RMT's"),
+    ("kinc", "kinc_threshold", "-0.1", "kinc_threshold: -0.1 must be a number from 0 to 1, or empty for RMT's"),
+    ("kinc", "kinc_feat_tests", ["Treatment", "Duration"],
+     "kinc_feat_tests: ['Treatment', 'Duration'] names features of kinc_annotations, which is empty"),
+    ("kinc", "kinc_feat_types", {"Duration": "quantitative"},
+     "kinc_feat_types: {'Duration': 'quantitative'} types features of kinc_annotations, which is empty"),
 ]
 # The other variables a SEMANTIC case sets, beside its one bad value.
 ALONG = {

@@ -457,7 +457,7 @@ def test_rethreshold_keeps_the_similarity_and_runs_extract_with_the_threshold(ki
     (run / "network.cmx").write_bytes(b"cmx")
     (run / "network.ccm").write_bytes(b"ccm")
     (run / "run.dag.rescue001").write_text("DONE import\n")
-    with pytest.raises(kincflow.FlowError, match="threshold 1.5 must be above 0 and at most 1"):
+    with pytest.raises(kincflow.FlowError, match="threshold 1.5 must be from 0 to 1"):
         kincflow.rethreshold(run.name, 1.5)
     result = kincflow.rethreshold(run.name, 0.85)
     assert result == {"run_id": run.name, "threshold": 0.85, "rescue": "run.dag.rescue002", "done_nodes": 6}

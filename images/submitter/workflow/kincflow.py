@@ -384,8 +384,8 @@ def rethreshold(run_id: str, threshold: float) -> dict:
     run = RUNS / run_id
     if not (run / "run.json").exists():
         raise FlowError(f"run {run_id!r} does not exist in {RUNS}")
-    if not 0 < threshold <= 1:
-        raise FlowError(f"threshold {threshold:g} must be above 0 and at most 1")
+    if not 0 <= threshold <= 1:
+        raise FlowError(f"threshold {threshold:g} must be from 0 to 1")
     record = json.loads((run / "run.json").read_text())
     if record.get("mode") != "kinc":
         raise FlowError(f"run {run_id!r} is a test run: it has no network to threshold")
