@@ -1,0 +1,140 @@
+"""KINC's GMM example (the reference GEM and its annotations) through kinc.yml across the embedded default's two
+executor pools, against the same steps as one single-threaded process each, timed in the same bench.
+
+federation: kinc.yml -e kinc_clusmethod=gmm -e kinc_annotations=<the example's annotations> with the settings
+of KINC's example/kinc-gmm-run.sh (spearman, minsamp 25, mincorr 0, extract at 0; kinc_jobs auto: one
+similarity and one cond-test job per executor slot); makespan_s from the run's summary.json.
+pipeline: import-emx, similarity --clusmethod gmm, corrpower, cond-test (rmt when no fixed threshold), extract
+with the CSM filters: whole ``python -m kinc`` processes one after the other with the run's own settings (read from its
+summary.json), OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1, seconds per step.
+Printed: seconds per step, makespan, ratio makespan / pipeline (goal <= 0.6, with GMM similarity alone taking
+at least 10 minutes in the one process) and the parallel efficiency pipeline_s / (makespan_s x cores), cores
+the slots or this machine's cores if fewer. The two
+networks must be the same (threshold and network.txt's edges; exit 1 otherwise).
+
+Runs on a fresh federation of its own (deployment cfbench-gmm, 10.94.0.0/24) and removes it afterwards.
+Takes about 45 minutes on 2 cores. --genes N takes the GEM's first N genes (a shorter run, same steps).
+Usage: python bench/gmm_makespan.py [--genes N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from kinc_process import EXAMPLE, run_kinc
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / ".collections")]
+
+GOAL = 0.6  # federation makespan / single-process pipeline seconds, at most
+ANNOTATIONS = EXAMPLE.with_name("PRJNA301554.slim.annotations.txt")  # KINC's example annotations (MIT)
+# KINC's example/kinc-gmm-run.sh: its similarity settings, the features it tests, the one type it gives and its
+# extract threshold (0: every cluster that passes a condition test).
+EXAMPLE_RUN = {"kinc_corrmethod": "spearman", "kinc_minexpr": "-inf", "kinc_minsamp": 25, "kinc_minclus": 1,
+               "kinc_maxclus": 5, "kinc_crit": "ICL", "kinc_mincorr": 0, "kinc_maxcorr": 1,
+               "kinc_feat_tests": "Subspecies,Treatment,GTAbbr,Duration", "kinc_feat_types": "Duration:quantitative",
+               "kinc_pvalue": 0.001, "kinc_rsquare": 0.3, "kinc_threshold": 0}
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def edges_of(network: Path) -> list[str]:
+    """network.txt's edge lines (its header left out), sorted: the network whatever order it was written in."""
+    return sorted(network.read_text().splitlines()[1:])
+
+
+def pipeline(gem: Path, work: Path, s: dict) -> dict[str, object]:
+    """The six steps with the run's settings s, as whole processes with one thread each."""
+    os.environ.update(ONE_THREAD)
+    w = {name: work / name for name in ("x.emx", "s.ccm", "s.cmx", "n.ccm", "n.cmx", "n.csm", "rmt.log")}
+    flag = {True: "true", False: "false"}
+    steps = {}
+    steps["import_emx_s"] = run_kinc("run", "import-emx", "--input", gem, "--output", w["x.emx"], "--nan", s["nan"])[0]
+    steps["similarity_s"] = run_kinc(
+        "run", "similarity", "--input", w["x.emx"], "--ccm", w["s.ccm"], "--cmx", w["s.cmx"], "--clusmethod", "gmm",
+        "--corrmethod", s["corrmethod"], "--minsamp", s["minsamp"], "--minexpr", s["minexpr"], "--maxexpr",
+        s["maxexpr"], "--preout", flag[s["preout"]], "--mincorr", s["mincorr"], "--maxcorr", s["maxcorr"],
+        "--minclus", s["minclus"], "--maxclus", s["maxclus"], "--crit", s["crit"], "--postout", flag[s["postout"]])[0]
+    steps["corrpower_s"] = run_kinc("run", "corrpower", "--ccm-in", w["s.ccm"], "--cmx-in", w["s.cmx"],
+                                    "--ccm-out", w["n.ccm"], "--cmx-out", w["n.cmx"], "--alpha", s["alpha"],
+                                    "--power", s["power"])[0]
+    if s["threshold"] is None:
+        steps["rmt_s"] = run_kinc("run", "rmt", "--input", w["n.cmx"], "--log", w["rmt.log"], "--reduction",
+                                  s["reduction"])[0]
+        threshold = w["rmt.log"].read_text().splitlines()[-1]
+    else:
+        threshold = str(s["threshold"])
+    steps["cond_test_s"] = run_kinc(
+        "run", "cond-test", "--emx", w["x.emx"], "--ccm", w["n.ccm"], "--cmx", w["n.cmx"], "--amx", ANNOTATIONS,
+        "--output", w["n.csm"], "--feat-tests", s["feat_tests"], "--feat-types", s["feat_types"], "--alpha",
+        s["alpha"], "--power", s["power"], "--nan", s["nan"])[0]
+    steps["extract_s"] = run_kinc(
+        "run", "extract", "--emx", w["x.emx"], "--ccm", w["n.ccm"], "--cmx", w["n.cmx"], "--format", "text",
+        "--output", work / "network.txt", "--mincorr", threshold, "--csm", w["n.csm"], "--filter-pvalue",
+        s["pvalue"], "--filter-rsquare", s["rsquare"])[0]
+    return {**{k: round(v, 1) for k, v in steps.items()}, "pipeline_s": round(sum(steps.values()), 1),
+            "threshold": float(threshold), "edges": edges_of(work / "network.txt")}
+
+
+def first_genes(gem: Path, genes: int, out: Path) -> Path:
+    """The GEM's header and its first genes rows."""
+    lines = gem.read_text().splitlines(keepends=True)
+    out.write_text("".join(lines[:genes + 1]))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--genes", type=int, default=0, help="the GEM's first N genes only (0: all)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    options = parser.parse_args()
+    from tests.support.flock import Federation
+
+    with tempfile.TemporaryDirectory() as root:
+        gem = first_genes(EXAMPLE, options.genes, Path(root) / "gem.txt") if options.genes else EXAMPLE
+        fed = Federation(Path(root), "cfbench-gmm", "10.94.0")
+        try:
+            fed.playbook("playbooks/teardown.yml")
+            site = fed.playbook("site.yml")
+            if site.rc != 0:
+                print(site.output[-3000:])
+                return 1
+            run = fed.playbook("kinc.yml", extra={"kinc_gem": str(gem), "kinc_clusmethod": "gmm",
+                                                  "kinc_annotations": str(ANNOTATIONS), **EXAMPLE_RUN})
+            if run.rc != 0:
+                print(run.output[-3000:])
+                return 1
+            summary = fed.summary(run)
+            network = fed.results / re.search(r"run_id: (kinc-\S+)", run.output).group(1) / "network.txt"
+            theirs = edges_of(network)
+        finally:
+            fed.playbook("playbooks/teardown.yml")
+        (Path(root) / "pipeline").mkdir()
+        alone = pipeline(gem, Path(root) / "pipeline", summary["settings"])
+    edges = alone.pop("edges")
+    same = summary["threshold"] == alone["threshold"] and theirs == edges
+    slots = summary["settings"]["jobs"]
+    ratio = summary["makespan_s"] / alone["pipeline_s"]
+    cores = min(slots, os.cpu_count() or 1)  # the slots share this machine's cores
+    figures = {"genes": summary["gem_genes"], "samples": summary["gem_samples"], **alone, "edge_count": len(edges),
+               "makespan_s": summary["makespan_s"], "slots": slots, "jobs_by_pool": summary["jobs_by_pool"],
+               "ratio": round(ratio, 2), "goal": GOAL,
+               "cores": cores, "parallel_efficiency": round(alone["pipeline_s"] / (summary["makespan_s"] * cores), 2),
+               "similarity_at_least_10_min": alone["similarity_s"] >= 600, "networks_same": same}
+    if options.json:
+        print(json.dumps(figures))
+    else:
+        print(json.dumps(figures, indent=1))
+        print(f"GMM example makespan_s {summary['makespan_s']:.1f} ({slots} slots, {summary['jobs_by_pool']})  "
+              f"single-process pipeline_s {alone['pipeline_s']:.1f} (similarity {alone['similarity_s']:.1f})  "
+              f"ratio {ratio:.2f} (goal <= {GOAL})  parallel efficiency {figures['parallel_efficiency']:.2f}  "
+              f"networks {'the same' if same else 'DIFFER'}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
