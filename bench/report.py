@@ -146,6 +146,16 @@ def fault_figures(data: dict[str, Any]) -> Figures:
     return rows
 
 
+def gmm_figures(data: dict[str, Any]) -> Figures:
+    """bench/gmm_makespan.py --json: KINC's GMM example on the federation against the single-process steps."""
+    return [figure("GMM example makespan", data["makespan_s"], "s"),
+            figure("GMM example single-process pipeline, one thread", data["pipeline_s"], "s"),
+            figure("GMM similarity alone in that process", data["similarity_s"], "s", (">=", 600)),
+            figure("GMM example makespan / pipeline", data["ratio"], "", ("<=", data["goal"])),
+            figure(f"GMM example parallel efficiency, {data['cores']} cores", data["parallel_efficiency"], ""),
+            figure("GMM example network differs from the pipeline's", int(not data["networks_same"]), "", ("<=", 0))]
+
+
 def kinc_similarity_figures(data: dict[str, Any]) -> Figures:
     """bench/kinc_similarity.py's JSON: per figure best, median and goal ('>= 90'); the median is the value."""
     rows = []
@@ -169,6 +179,7 @@ BENCHES = [
     Bench("large_gem_makespan", ("large_gem_makespan.py",), large_gem_figures),
     Bench("federation_makespan", ("federation_makespan.py", "--json"), federation_figures, json_stdout=True),
     Bench("fault_recovery", ("fault_recovery.py", "--json"), fault_figures, json_stdout=True),
+    Bench("gmm_makespan", ("gmm_makespan.py", "--json"), gmm_figures, json_stdout=True),
     Bench("marathon_bringup", ("marathon_bringup.py",), marathon_figures),
     Bench("kinc_rmt", ("kinc_rmt.py",), kinc_rmt_figures),
     Bench("kinc_similarity", ("kinc_similarity.py", "--json", "{json}"), kinc_similarity_figures, json_file=True),
