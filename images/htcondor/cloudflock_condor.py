@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import os
 import pwd
 import re
@@ -62,18 +63,31 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+
+def _constants() -> dict:
+    """images/constants.json, the paths and names this image shares with the roles: the image installs it
+    beside this script, a checkout has it one directory up."""
+    here = Path(__file__).resolve().parent
+    for path in (here / "constants.json", here.parent / "constants.json"):
+        if path.is_file():
+            with path.open(encoding="utf-8") as handle:
+                return json.load(handle)
+    raise FileNotFoundError(f"no constants.json beside {here} or one directory up")
+
+
+CONSTANTS = _constants()
 ROLES = ("submitter", "executor")
 CONFIG_FILE = "/etc/condor/config.d/50-cloudflock.conf"
-FLOCK_TO_FILE = "/etc/condor/config.d/60-cloudflock-flock-to.conf"
-SECRETS_DIR = "/run/secrets/cloudflock"
+FLOCK_TO_FILE = CONSTANTS["flock_to_file"]
+SECRETS_DIR = CONSTANTS["secrets_dir"]
 PASSWORDS_DIR = "/etc/condor/passwords.d"
 TOKENS_DIR = "/etc/condor/tokens.d"
-WORKFLOW_USER = "condor_pool"
+WORKFLOW_USER = CONSTANTS["workflow_user"]
 # The workflow user's token for this pool itself, signed with its own key; kept when the others change.
 LOCAL_USER_TOKEN = "cloudflock-local"
 # Pool names are the spec's container ids; HTCondor's own daemons and users have these names in every pool.
 _POOL_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-RESERVED_NAMES = ("condor", "root", "condor_pool", "nobody")
+RESERVED_NAMES = ("condor", "root", WORKFLOW_USER, "nobody")
 _TOKEN_ID = re.compile(r"^[0-9a-f]{8,64}$")
 
 
