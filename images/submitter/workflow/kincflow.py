@@ -64,10 +64,25 @@ import sys
 import time
 from pathlib import Path
 
-HOME = Path(os.environ.get("KINCFLOW_HOME", Path.home()))
-RUNS = HOME / "runs"
 WORKFLOW = Path(__file__).resolve().parent
-DEFAULT_GEM = Path(os.environ.get("KINCFLOW_DEFAULT_GEM", "/usr/share/cloudflock/kinc/PRJNA301554.slim.GEM.log2.txt"))
+
+
+def _constants() -> dict:
+    """images/constants.json, the paths this workflow shares with the roles: the submitter image installs it
+    beside this script, a checkout has it in images/, two directories up."""
+    for path in (WORKFLOW / "constants.json", WORKFLOW.parents[1] / "constants.json"):
+        if path.is_file():
+            with path.open(encoding="utf-8") as handle:
+                return json.load(handle)
+    raise FileNotFoundError(f"no constants.json beside {WORKFLOW} or two directories up")
+
+
+CONSTANTS = _constants()
+# The runs: the workflow user's (constants.json's runs_dir, which the kinc role fetches from), or runs/ in
+# KINCFLOW_HOME (tests).
+RUNS = Path(os.environ["KINCFLOW_HOME"]) / "runs" if os.environ.get("KINCFLOW_HOME") else Path(CONSTANTS["runs_dir"])
+DEFAULT_GEM = Path(os.environ.get("KINCFLOW_DEFAULT_GEM")
+                   or Path(CONSTANTS["example_data_dir"]) / CONSTANTS["example_gem"])
 NODE_STATES = {0: "not_ready", 1: "ready", 2: "prerun", 3: "submitted", 4: "postrun", 5: "done", 6: "error",
                7: "futile"}
 JOB_STATES = {1: "idle", 2: "running", 3: "removed", 4: "done", 5: "held", 6: "transferring", 7: "suspended"}
