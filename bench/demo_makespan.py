@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / ".collections")]
-from tests.support.flock import Federation  # noqa: E402
+from tests.support.flock import CONSTANTS, Federation  # noqa: E402
 
 GOAL = 2.5  # demo makespan / pipeline seconds, at most
 WORK = "/tmp/cfbench-pipeline"
-INPUTS = "/home/condor_pool/inputs"  # where kinc.yml puts the run's GEM, under its digest
+INPUTS = CONSTANTS["inputs_dir"]  # where kinc.yml puts the run's GEM, under its digest
 
 
 def pipeline_script(summary: dict[str, Any]) -> str:

@@ -118,8 +118,10 @@ def deployed_federation(root: Path, name: str, cidr_prefix: str) -> Iterator[Fed
     fed.playbook("playbooks/teardown.yml")
 
 
-WORKFLOW = "/home/condor_pool/OSG-KINC"
-RUNS = "/home/condor_pool/runs"
+# The workflow and its runs in the submitter, as the images and roles have them.
+CONSTANTS = json.loads((REPO / "images" / "constants.json").read_text())
+WORKFLOW = CONSTANTS["workflow_dir"]
+RUNS = CONSTANTS["runs_dir"]
 
 
 class Submitter:
