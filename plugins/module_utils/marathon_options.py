@@ -162,6 +162,15 @@ def _canonical_health_check(check: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _complete_health_check(check: dict[str, Any]) -> dict[str, Any]:
+    """The check as sent: every field with a default spelled out, so what Marathon answers is what was
+    sent, whatever its own defaults (Marathon 1.4.3's schema gives delaySeconds 2, this module's 15)."""
+    result = copy.deepcopy(check)
+    for key, value in _canonical_health_check(check).items():
+        result.setdefault(key, value)
+    return result
+
+
 def _canonical_port_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "containerPort": mapping.get("containerPort") or 0,
@@ -375,7 +384,8 @@ OPTIONS: tuple[Option | Field, ...] = (
         api=Api(
             "constraints",
             write=lambda v: [[str(part) for part in c] for c in v or []],
-            read=lambda v: [list(c) for c in v or []],
+            # Marathon keeps constraints as a set and answers them in an order of its own.
+            read=lambda v: sorted([str(part) for part in c] for c in v or []),
         ),
     ),
     Option(
@@ -385,7 +395,7 @@ OPTIONS: tuple[Option | Field, ...] = (
         default=[],
         api=Api(
             "healthChecks",
-            write=lambda v: [copy.deepcopy(c) for c in v or []],
+            write=lambda v: [_complete_health_check(c) for c in v or []],
             read=lambda v: [_canonical_health_check(c) for c in v or []],
         ),
     ),

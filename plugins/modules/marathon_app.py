@@ -97,7 +97,9 @@ options:
     type: dict
     default: {}
   constraints:
-    description: Placement constraints, each C([field, OPERATOR]) or C([field, OPERATOR, value]).
+    description:
+      - Placement constraints, each C([field, OPERATOR]) or C([field, OPERATOR, value]).
+      - Their order does not matter (Marathon keeps them as a set); a reordered list is no change.
     type: list
     elements: list
     default: []
@@ -144,7 +146,11 @@ options:
         choices: [RO, RW]
         default: RW
   health_checks:
-    description: Health checks in Marathon's C(healthChecks) format (C(protocol), C(path), C(portIndex) ...).
+    description:
+      - Health checks in Marathon's C(healthChecks) format (C(protocol), C(path), C(portIndex) ...).
+      - Each is sent with its defaulted fields spelled out (C(gracePeriodSeconds=300), C(intervalSeconds=60),
+        C(timeoutSeconds=20), C(maxConsecutiveFailures=3), C(delaySeconds=15), C(ignoreHttp1xx=false)), so that
+        what Marathon answers does not depend on its own defaults.
     type: list
     elements: dict
     default: []

@@ -58,6 +58,15 @@ def schema_for(version: tuple[int, ...]) -> dict[str, Any]:
     return schema
 
 
+def schema_default(pointer: str, version: tuple[int, ...]) -> Any:
+    """The ``default`` the schema for ``version`` states at ``pointer`` (``/``-separated property names,
+    ``[]`` for an array's items, e.g. ``healthChecks/[]/delaySeconds``); KeyError when it states none."""
+    node: Any = schema_for(version)
+    for part in pointer.split("/"):
+        node = node["items"] if part == "[]" else node["properties"][part]
+    return copy.deepcopy(node["default"])
+
+
 def validation_errors(body: Any, version: tuple[int, ...]) -> list[dict[str, Any]]:
     """Marathon-shaped ``details``: ``[{path, errors}]``, empty when the body is valid."""
     validator = jsonschema.Draft4Validator(schema_for(version))

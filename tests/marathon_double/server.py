@@ -11,7 +11,9 @@ on what was (or was not) sent.
 
 App bodies are validated against Marathon 1.4.3's AppDefinition.json (extended for 1.5+, see
 ``schema.py``): 400 ``Invalid JSON`` / 422 ``Object is not valid`` with ``details``. Stored apps carry
-what Marathon adds (version, versionInfo, task counters, deployments, defaults, service ports).
+what Marathon adds (version, versionInfo, task counters, deployments, defaults, service ports); a
+default the vendored schema states (``killSelection``, a health check's ``delaySeconds``) is read from
+it, and constraints, a set in Marathon, come back in an order of the double's own, not the request's.
 Every write starts a deployment that stays listed for ``deployment_delay`` seconds; writes to an app
 with a running deployment get 409 "locked" unless ``force=true``. ``inject_faults`` makes the next
 requests fail (503 by default). With a Docker client, a finished deployment starts real containers
@@ -35,7 +37,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .docker_tasks import DockerTaskLauncher, LaunchError
-from .schema import validation_errors
+from .schema import schema_default, validation_errors
 
 WRITE_METHODS = ("POST", "PUT", "DELETE", "PATCH")
 LOCKED_MESSAGE = (
@@ -812,7 +814,7 @@ def _with_defaults(app: dict[str, Any], version: tuple[int, ...]) -> dict[str, A
         "labels": {},
         "ipAddress": None,
         "secrets": {},
-        "killSelection": "YOUNGEST_FIRST",
+        "killSelection": schema_default("killSelection", version),
         "requirePorts": False,
         "unreachableStrategy": {"inactiveAfterSeconds": 300, "expungeAfterSeconds": 600},
         "taskKillGracePeriodSeconds": None,
@@ -822,6 +824,8 @@ def _with_defaults(app: dict[str, Any], version: tuple[int, ...]) -> dict[str, A
         defaults["maxLaunchDelaySeconds"] = 300
     for key, value in defaults.items():
         app.setdefault(key, copy.deepcopy(value))
+    # Marathon keeps an app's constraints as a set: they come back in its order, not the request's.
+    app["constraints"] = sorted(app["constraints"] or [], key=json.dumps, reverse=True)
     for check in app["healthChecks"]:
         check.setdefault("protocol", "HTTP")
         for key, value in (
@@ -829,7 +833,7 @@ def _with_defaults(app: dict[str, Any], version: tuple[int, ...]) -> dict[str, A
             ("intervalSeconds", 60),
             ("timeoutSeconds", 20),
             ("maxConsecutiveFailures", 3),
-            ("delaySeconds", 15),
+            ("delaySeconds", schema_default("healthChecks/[]/delaySeconds", version)),
             ("ignoreHttp1xx", False),
         ):
             check.setdefault(key, value)

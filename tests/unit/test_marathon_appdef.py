@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.marathon_double import validation_errors
+from tests.marathon_double.schema import schema_default
 from tests.marathon_double.seed import seed_app_options, seed_container_ids
 from tests.support import ensure_collection_link
 
@@ -42,8 +43,8 @@ def marathon_answer(desired: dict[str, Any], version: tuple[int, ...]) -> dict[s
     for index, mapping in enumerate(mappings):
         mapping.update(servicePort=10000 + index, labels={})
     for check in app.get("healthChecks", []):
-        for key, value in ad.HEALTH_DEFAULTS.items():
-            check.setdefault(key, value)
+        # Marathon's own defaults (its schema's, its docs' for portIndex and path), not the module's.
+        check.setdefault("delaySeconds", schema_default("healthChecks/[]/delaySeconds", version))
         check.setdefault("portIndex", 0)
         check.setdefault("path", "/")
     return app
@@ -246,6 +247,60 @@ def test_health_check_defaults_are_not_a_difference() -> None:
     answer = marathon_answer(desired, V14)
     assert answer["healthChecks"][0]["gracePeriodSeconds"] == 300
     assert ad.compare(desired, answer, V14)["changed_fields"] == []
+
+
+@pytest.mark.parametrize("version", [V14, V110])
+def test_health_checks_are_sent_complete_so_marathons_own_defaults_change_nothing(version: tuple[int, ...]) -> None:
+    """Marathon 1.4.3's schema gives delaySeconds 2: a check sent without it would come back different."""
+    opts = seed_app_options("submitter", health_checks=[{"protocol": "TCP", "portIndex": 0}])
+    desired = ad.build_app_definition(opts, version)
+    sent = desired["healthChecks"][0]
+    assert set(ad.HEALTH_DEFAULTS) <= set(sent), sent
+    answer = marathon_answer(desired, version)
+    assert answer["healthChecks"][0]["delaySeconds"] == sent["delaySeconds"]
+    assert ad.compare(desired, answer, version)["changed_fields"] == []
+    bare = marathon_answer({**desired, "healthChecks": [{"protocol": "TCP", "portIndex": 0}]}, version)
+    assert bare["healthChecks"][0]["delaySeconds"] == schema_default("healthChecks/[]/delaySeconds", version) == 2
+    assert ad.compare(desired, bare, version)["changed_fields"] == ["healthChecks[0].delaySeconds"]
+
+
+@pytest.mark.parametrize("version", [V14, V110])
+def test_constraints_answered_in_another_order_are_no_change(version: tuple[int, ...]) -> None:
+    """Marathon keeps constraints as a set; its answer's order is its own."""
+    constraints = [["rack", "GROUP_BY", "3"], ["hostname", "UNIQUE"], ["hostname", "LIKE", "agent-.*"]]
+    desired = ad.build_app_definition(seed_app_options("runner1", constraints=constraints), version)
+    answer = marathon_answer(desired, version)
+    answer["constraints"] = list(reversed(answer["constraints"]))
+    assert ad.compare(desired, answer, version)["changed_fields"] == []
+    answer["constraints"] = answer["constraints"][1:]
+    assert ad.compare(desired, answer, version)["changed_fields"] != []
+
+
+@pytest.mark.parametrize("version", [V14, V110])
+@pytest.mark.parametrize("container_id", seed_container_ids())
+def test_fields_marathon_adds_that_the_module_never_sent_are_no_change(
+    container_id: str, version: tuple[int, ...]
+) -> None:
+    """Read-only fields and filled-in defaults of GET /v2/apps/{id} (Marathon's REST API reference) that
+    marathon_answer leaves out: none is a difference."""
+    desired = ad.build_app_definition(seed_app_options(container_id), version)
+    answer = marathon_answer(desired, version)
+    answer.update(
+        taskStats={"totalSummary": {"stats": {"counts": {"staged": 0, "running": 1}}}},
+        readinessCheckResults=[], residency=None, taskKillGracePeriodSeconds=None, ports=[10000],
+        acceptedResourceRoles=["*"], role="*", tty=False, killSelection="YOUNGEST_FIRST",
+    )  # fmt: skip
+    container = answer["container"]
+    container["docker"].setdefault("parameters", [])
+    container.setdefault("volumes", [])
+    for mapping in container.get("portMappings", container["docker"].get("portMappings", [])):
+        mapping.setdefault("hostPort", 0)
+        mapping.setdefault("protocol", "tcp")
+    if "ipAddress" in answer and answer["ipAddress"]:
+        answer["ipAddress"].update(groups=[], labels={}, discovery={"ports": []})
+    for network in answer.get("networks", []):
+        network.setdefault("labels", {})
+    assert ad.compare(desired, answer, version)["changed_fields"] == []
 
 
 def test_legacy_answer_compared_with_1_10_definition() -> None:

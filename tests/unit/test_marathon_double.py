@@ -13,7 +13,7 @@ from typing import Any
 import docker.errors
 
 from tests.marathon_double import MarathonApiDouble
-from tests.marathon_double.schema import SCHEMA_143, load_schema_143
+from tests.marathon_double.schema import SCHEMA_143, load_schema_143, schema_default
 
 APP = {"container": {"type": "DOCKER", "docker": {"image": "x:1", "network": "BRIDGE"}}, "cpus": 0.1, "mem": 32}
 
@@ -82,6 +82,23 @@ def test_the_double_answers_422_with_the_schemas_own_complaint() -> None:
         status, payload, _ = double.handle("POST", "/v2/apps", {}, json.dumps({**APP, "id": "/x", "cpus": -1}).encode())
     assert status == 422, (status, payload)
     assert [detail["path"] for detail in payload["details"]] == ["/cpus"], payload
+
+
+def test_the_doubles_defaults_are_the_schemas_and_constraints_come_back_in_its_own_order() -> None:
+    """What the vendored schema states a default for is filled in from the schema, not restated; the
+    constraints, a set in Marathon, are not answered in the order sent."""
+    assert schema_default("killSelection", (1, 4, 3)) == "YOUNGEST_FIRST"
+    assert schema_default("healthChecks/[]/delaySeconds", (1, 4, 3)) == 2
+    constraints = [["hostname", "UNIQUE"], ["rack", "GROUP_BY", "3"]]
+    check = {"protocol": "TCP", "portIndex": 0}
+    with MarathonApiDouble(version="1.4.3") as double:
+        _post(double, {"id": "/d", "constraints": constraints, "healthChecks": [check], **APP})
+        status, payload, _ = double.handle("GET", "/v2/apps/d", {}, b"")
+    assert status == 200, payload
+    app = payload["app"]
+    assert app["killSelection"] == "YOUNGEST_FIRST"
+    assert app["healthChecks"][0]["delaySeconds"] == 2
+    assert app["constraints"] != constraints and sorted(app["constraints"]) == constraints
 
 
 def test_the_double_places_tasks_on_its_agents_in_turn_or_by_constraint() -> None:
