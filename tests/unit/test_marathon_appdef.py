@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.marathon_double import validation_errors
+from tests.marathon_double import MarathonApiDouble, validation_errors
 from tests.marathon_double.schema import schema_default
 from tests.marathon_double.seed import seed_app_options, seed_container_ids
 from tests.support import ensure_collection_link
@@ -301,6 +302,51 @@ def test_fields_marathon_adds_that_the_module_never_sent_are_no_change(
     for network in answer.get("networks", []):
         network.setdefault("labels", {})
     assert ad.compare(desired, answer, version)["changed_fields"] == []
+
+
+def _unsent_changed(sent: Any, answer: Any) -> Any:
+    """``answer`` with every scalar the request did not hold changed (numbers +7, strings suffixed, booleans
+    flipped), walking dicts and lists of the same length together; what the request held is kept."""
+    if isinstance(answer, dict):
+        sent_dict = sent if isinstance(sent, dict) else {}
+        return {key: _unsent_changed(sent_dict.get(key, _UNSENT), value) for key, value in answer.items()}
+    if isinstance(answer, list):
+        sent_list = sent if isinstance(sent, list) and len(sent) == len(answer) else [_UNSENT] * len(answer)
+        return [_unsent_changed(left, right) for left, right in zip(sent_list, answer, strict=True)]
+    if sent is not _UNSENT:
+        return answer
+    if isinstance(answer, bool):
+        return not answer
+    if isinstance(answer, int | float):
+        return answer + 7
+    if isinstance(answer, str):
+        return answer + "-changed"
+    return answer
+
+
+_UNSENT = object()
+
+
+@pytest.mark.parametrize(("version", "version_text"), [(V14, "1.4.3"), (V110, "1.10.17")])
+@pytest.mark.parametrize("container_id", seed_container_ids())
+def test_no_field_the_module_left_to_marathon_is_compared(
+    container_id: str, version: tuple[int, ...], version_text: str
+) -> None:
+    """Whatever Marathon fills in for a field the body did not hold (its defaults, read-only fields), the app
+    is unchanged: the double's answer with each such value changed still compares equal."""
+    opts = seed_app_options(container_id, health_checks=[{"protocol": "TCP"}], constraints=[["hostname", "UNIQUE"]])
+    desired = ad.build_app_definition(opts, version)
+    with MarathonApiDouble(version=version_text) as double:
+        status, _, _ = double.handle("POST", "/v2/apps", {}, json.dumps(desired).encode())
+        assert status == 201
+        status, payload, _ = double.handle("GET", "/v2/apps" + desired["id"], {}, b"")
+    assert status == 200, payload
+    answer = payload["app"]
+    assert ad.compare(desired, answer, version)["changed_fields"] == []
+    changed = _unsent_changed(desired, answer)
+    assert changed["backoffSeconds"] != answer["backoffSeconds"], "nothing was changed"
+    changed["cmd"] = answer["cmd"]  # a live cmd the module never sets is a difference, on purpose
+    assert ad.compare(desired, changed, version)["changed_fields"] == []
 
 
 def test_legacy_answer_compared_with_1_10_definition() -> None:
