@@ -13,7 +13,9 @@ the slots or this machine's cores if fewer. The two
 networks must be the same (threshold and network.txt's edges; exit 1 otherwise).
 
 Runs on a fresh federation of its own (deployment cfbench-gmm, 10.94.0.0/24) and removes it afterwards.
-Takes about 45 minutes on 2 cores. --genes N takes the GEM's first N genes (a shorter run, same steps).
+Takes about 35 minutes on 2 cores; anything else running (another session's processes count whatever their
+nice value while the kernel groups them per session, /proc/sys/kernel/sched_autogroup_enabled) skews it.
+--genes N takes the GEM's first N genes (a shorter run, same steps).
 Usage: python bench/gmm_makespan.py [--genes N] [--json]
 """
 
@@ -27,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kinc_process import EXAMPLE, run_kinc
+from kinc_process import EXAMPLE, load, run_kinc
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / ".collections")]
 
@@ -94,6 +96,7 @@ def main() -> int:
     options = parser.parse_args()
     from tests.support.flock import Federation
 
+    before = load()
     with tempfile.TemporaryDirectory() as root:
         gem = first_genes(EXAMPLE, options.genes, Path(root) / "gem.txt") if options.genes else EXAMPLE
         fed = Federation(Path(root), "cfbench-gmm", "10.94.0")
@@ -124,7 +127,8 @@ def main() -> int:
                "makespan_s": summary["makespan_s"], "slots": slots, "jobs_by_pool": summary["jobs_by_pool"],
                "ratio": round(ratio, 2), "goal": GOAL,
                "cores": cores, "parallel_efficiency": round(alone["pipeline_s"] / (summary["makespan_s"] * cores), 2),
-               "similarity_at_least_10_min": alone["similarity_s"] >= 600, "networks_same": same}
+               "similarity_at_least_10_min": alone["similarity_s"] >= 600, "networks_same": same,
+               "load_before": before, "load_after": load()}
     if options.json:
         print(json.dumps(figures))
     else:
