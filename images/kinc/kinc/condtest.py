@@ -2,9 +2,20 @@
 
 For a cluster (the ``1`` samples of its sample string) and a test:
 
-* categorical ``Feature__Label``: the hypergeometric upper tail P(X >= k), with the population all N
-  samples of the GEM, K of them with the label, the cluster's n samples drawn and k of them with the label
-  (the test KINC's documentation describes; R^2 is NaN);
+* categorical ``Feature__Label``: KINC 3.4.2's bootstrap test of proportions (its code; its documentation
+  describes a hypergeometric test). With n the cluster's size, k its members with the label, K the samples
+  with the label and N all samples of the GEM: k == 0 gives NaN; otherwise 30 iterations each draw 30 of
+  the cluster's members with replacement (whatever n, above or below 30) and count the labelled ones, ns;
+  p is the average of ns / 30 over the iterations. Two one-sided z tests of proportions with 30 draws,
+  z = (observed - expected) / sqrt(expected (1 - expected) / 30) and p-value 1 - Phi(z): the cluster's
+  proportion, observed p against 0.5, and the label's share of the cluster, observed min(1, p n / K)
+  against K / N. The result is the larger p-value (when the second is NaN, as when every sample has the
+  label, the first). R^2 is NaN.
+  The draws are KINC's: a GSL mt19937 generator made afresh for every test with GSL's default seed
+  (4357), each draw ``gsl_ran_sample``'s ``gsl_rng_uniform_int(n)`` (a 32-bit output divided by
+  floor((2^32 - 1) / n), outputs giving n or more skipped) picking a member in sample order. So the same
+  cluster and annotations always give the same p, in any chunk (KINC's own run reads the generator type
+  and seed from GSL_RNG_TYPE and GSL_RNG_SEED; without them, as here).
 * quantitative / ordinal ``Feature``: least squares of the feature on [1, gx, gy, gx*gy] over the
   cluster's samples whose feature is not missing (fewer than 5, a constant feature or no residual degree
   of freedom: NaN), R^2 and the F test's p-value; when the F test's power at that R^2 (Cohen's f2, as R's
@@ -14,7 +25,9 @@ Results go to a .csm file, one record per cluster in the .cmx/.ccm order (see ki
 depends on its cluster only, so any chunking gives the same records.
 """
 
+import math
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -32,9 +45,72 @@ from kinc.formats import (
     write_header,
 )
 from kinc.pairs import pair_index
-from kinc.stats import f_power, f_sf, hypergeom_upper
+from kinc.stats import f_power, f_sf, normal_cdf
 
 MIN_REGRESSION_SAMPLES = 5
+BOOTSTRAP_ITERATIONS = 30  # KINC's num_i
+BOOTSTRAP_DRAWS = 30  # KINC's bs_t: members drawn per iteration, and the z tests' sample size
+GSL_DEFAULT_SEED = 4357  # what GSL's mt19937 takes for its default seed 0
+_MT_STATES = 624
+
+
+def gsl_mt19937(count: int, seed: int = GSL_DEFAULT_SEED) -> np.ndarray:
+    """The first ``count`` 32-bit outputs of GSL's mt19937 seeded with ``seed``: GSL's seeding (the
+    2002 init_genrand) sets the state, numpy's MT19937, the same generator, produces the outputs."""
+    key = np.empty(_MT_STATES, dtype=np.uint32)
+    value = seed & 0xFFFFFFFF
+    key[0] = value
+    for i in range(1, _MT_STATES):
+        value = (1812433253 * (value ^ (value >> 30)) + i) & 0xFFFFFFFF
+        key[i] = value
+    bits = np.random.MT19937(0)
+    bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": _MT_STATES}}
+    return bits.random_raw(count)
+
+
+@lru_cache(maxsize=4096)
+def bootstrap_positions(size: int) -> np.ndarray:
+    """The positions (0 .. size-1, into the cluster's members in sample order) KINC's 30 x 30 draws pick
+    for a cluster of ``size`` members: ``gsl_rng_uniform_int(size)`` on a freshly seeded generator."""
+    need = BOOTSTRAP_ITERATIONS * BOOTSTRAP_DRAWS
+    scale = 0xFFFFFFFF // size
+    count = need + _MT_STATES
+    while True:
+        picks = gsl_mt19937(count) // scale
+        picks = picks[picks < size]
+        if picks.size >= need:
+            out = picks[:need].astype(np.intp)
+            out.flags.writeable = False
+            return out
+        count *= 2
+
+
+def _divide(a: float, b: float) -> float:
+    """a / b with IEEE results for b == 0 (inf or NaN), as KINC's C++ divides."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(a) / np.float64(b))
+
+
+def proportions_test(label: np.ndarray, members: np.ndarray) -> float:
+    """KINC 3.4.2's categorical p-value for one cluster (boolean masks over all samples)."""
+    labelled = int((label & members).sum())
+    if labelled == 0:
+        return math.nan
+    at = np.flatnonzero(members)
+    hits = label[at[bootstrap_positions(at.size)]].reshape(BOOTSTRAP_ITERATIONS, BOOTSTRAP_DRAWS)
+    average = 0.0
+    for drawn in hits.sum(axis=1).tolist():
+        average += drawn / BOOTSTRAP_DRAWS
+    average /= BOOTSTRAP_ITERATIONS
+    expected = 0.5
+    z = _divide(average - expected, math.sqrt((expected * (1 - expected)) / BOOTSTRAP_DRAWS))
+    first = 1.0 - normal_cdf(z)
+    total = int(label.sum())
+    observed = min(1.0, (average * at.size) / total)
+    expected = total / label.size
+    z = _divide(observed - expected, math.sqrt((expected * (1 - expected)) / BOOTSTRAP_DRAWS))
+    second = 1.0 - normal_cdf(z)
+    return max(first, second)  # a NaN second keeps first, as std::max(first, second)
 
 
 def _check_inputs(cmx: PairFile, ccm: PairFile, genes: int, samples: int, emx: str) -> None:
@@ -67,12 +143,10 @@ class ClusterTests:
     def run(self, x: int, y: int, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         tests = self.notes.tests
         p, r2 = np.full(len(tests), np.nan), np.full(len(tests), np.nan)
-        total, drawn = members.size, int(members.sum())
         gx, gy = self.values[x], self.values[y]
         for i, test in enumerate(tests):
             if test.type == "categorical":
-                mask = self.label_masks[(test.feature, test.label)]
-                p[i] = hypergeom_upper(int((mask & members).sum()), total, int(mask.sum()), drawn)
+                p[i] = proportions_test(self.label_masks[(test.feature, test.label)], members)
             else:
                 p[i], r2[i] = self._regression(gx, gy, self.notes.numbers[test.feature], members)
         return p, r2

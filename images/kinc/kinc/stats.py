@@ -1,7 +1,7 @@
 """Distribution tails for cond-test, numpy and the standard library only.
 
-* :func:`hypergeom_upper`: P(X >= k) for X hypergeometric (population N with K marked, n drawn), summed
-  from log-gamma terms.
+* :func:`normal_cdf`: P(Z <= z) for the standard normal, from ``math.erfc``, with GSL's
+  ``gsl_cdf_ugaussian_P`` cut-offs (exactly 1 above 8.572, 0 below -37.519).
 * :func:`betainc`: the regularized incomplete beta I_x(a, b) by its continued fraction (modified Lentz),
   evaluated where it converges fast (x < (a+1)/(a+b+2)) and by symmetry elsewhere.
 * :func:`f_sf`: P(F > f) for Fisher's F with (d1, d2) degrees of freedom, ``I_{d2/(d2+d1 f)}(d2/2, d1/2)``.
@@ -19,26 +19,18 @@ _EPS = 1e-15
 _ITERATIONS = 400
 
 
-def _log_choose(n: int, k: int) -> float:
-    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-
-
-def hypergeom_upper(k: int, population: int, marked: int, drawn: int) -> float:
-    """P(X >= k): at least k marked items among ``drawn`` taken without replacement."""
-    if not 0 <= marked <= population or not 0 <= drawn <= population:
-        raise ValueError("hypergeometric: need 0 <= marked, drawn <= population")
-    low, high = max(0, drawn - (population - marked)), min(marked, drawn)
-    if k <= low:
+def normal_cdf(z: float) -> float:
+    """P(Z <= z) for Z standard normal; NaN for NaN. The upper half is 1 minus the upper tail, so that
+    1 - normal_cdf(z) rounds as KINC's ``1 - gsl_cdf_gaussian_P(z, 1)`` does."""
+    if math.isnan(z):
+        return math.nan
+    if z > 8.572:
         return 1.0
-    if k > high:
+    if z < -37.519:
         return 0.0
-    total = _log_choose(population, drawn)
-    logs = [
-        _log_choose(marked, j) + _log_choose(population - marked, drawn - j) - total
-        for j in range(k, high + 1)
-    ]
-    top = max(logs)
-    return min(1.0, math.exp(top) * math.fsum(math.exp(v - top) for v in logs))
+    if z > 0.0:
+        return 1.0 - 0.5 * math.erfc(z / math.sqrt(2.0))
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
 
 def _beta_fraction(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

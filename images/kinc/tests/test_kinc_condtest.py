@@ -1,6 +1,7 @@
-"""cond-test: planted condition-specific clusters tied to their label, regression on a quantitative
-feature, chunks equal the whole run, bad annotation files refused; the distribution tails against scipy
-(or table values)."""
+"""cond-test: planted condition-specific clusters tied to their label, KINC 3.4.2's bootstrap test of
+proportions against an independent rewrite of GSL's mt19937 draws and by hand, regression on a
+quantitative feature, chunks equal the whole run, bad annotation files refused; the distribution tails
+against scipy (or table values)."""
 
 import math
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from kinc_testdata import write_gem
 from planted import GROUPS, HALF, SAMPLES, pairs_of, planted
 
-from kinc import stats
+from kinc import condtest, stats
 from kinc.cli import main
 from kinc.formats import CMX_FORMAT, CSM_FORMAT, open_pairs
 from kinc.pairs import chunk_path
@@ -109,7 +110,7 @@ def test_planted_condition_clusters(run_dir: Path, kinc) -> None:
         in_a = members[:HALF].sum() / members.sum()
         if row["x"] in cond and row["y"] in cond and abs(rec["r"]) > 0.8 and in_a > 0.9:
             assert row["p"][0] < 1e-3, (row, in_a)
-            assert row["p"][1] > 0.5
+            assert math.isnan(row["p"][1]) or row["p"][1] > 0.5  # NaN: no B sample in the cluster
             assert row["r2"][2] > 0.5 and row["p"][2] < 1e-3  # Dose follows the pair in A
             assert math.isnan(row["r2"][0])
             tied += 1
@@ -121,17 +122,151 @@ def test_planted_condition_clusters(run_dir: Path, kinc) -> None:
     assert len(indep_rows) >= 28  # independent pairs were tested, and none tied to a label
 
 
-def test_hypergeometric_value_by_hand(run_dir: Path, kinc) -> None:
-    """One cluster's Condition__A p recomputed from its counts with exact integers."""
+def _gsl_mt19937(seed: int = 4357):
+    """GSL's mt19937 (rng/mt.c) in plain Python: 2002 seeding, twist, tempering; the outputs, one by one."""
+    mask = 0xFFFFFFFF
+    state = [seed & mask]
+    for i in range(1, 624):
+        state.append((1812433253 * (state[-1] ^ (state[-1] >> 30)) + i) & mask)
+    index = 624
+    while True:
+        if index >= 624:
+            for kk in range(624):
+                y = (state[kk] & 0x80000000) | (state[(kk + 1) % 624] & 0x7FFFFFFF)
+                state[kk] = state[(kk + 397) % 624] ^ (y >> 1) ^ (0x9908B0DF if y & 1 else 0)
+            index = 0
+        y = state[index]
+        index += 1
+        y ^= y >> 11
+        y ^= (y << 7) & 0x9D2C5680
+        y ^= (y << 15) & 0xEFC60000
+        y ^= y >> 18
+        yield y
+
+
+def _kinc_proportions(label: list[bool], members: list[bool]) -> float:
+    """KINC 3.4.2's test_proportions restated with the plain-Python generator and math.erfc."""
+    if not any(a and b for a, b in zip(label, members, strict=True)):
+        return math.nan
+    at = [j for j, m in enumerate(members) if m]
+    draws, scale = _gsl_mt19937(), 0xFFFFFFFF // len(at)
+    average = 0.0
+    for _ in range(30):
+        hits = 0
+        for _ in range(30):
+            k = next(draws) // scale
+            while k >= len(at):
+                k = next(draws) // scale
+            hits += label[at[k]]
+        average += hits / 30
+    average /= 30
+
+    def tail(observed: float, expected: float) -> float:
+        spread = math.sqrt(expected * (1 - expected) / 30)
+        if spread == 0:
+            return math.nan if observed == expected else 1.0
+        return 0.5 * math.erfc((observed - expected) / spread / math.sqrt(2))
+
+    first = tail(average, 0.5)
+    second = tail(min(1.0, average * len(at) / sum(label)), sum(label) / len(label))
+    return first if math.isnan(second) else max(first, second)
+
+
+def test_gsl_mt19937_is_gsls_generator() -> None:
+    # GSL's own check (rng/test.c): gsl_rng_mt19937 seeded 4357 gives 1186927261 as its 1000th output.
+    raw = condtest.gsl_mt19937(2000)
+    assert int(raw[999]) == 1186927261
+    reference = _gsl_mt19937()
+    assert [int(v) for v in raw] == [next(reference) for _ in range(2000)]
+
+
+@pytest.mark.parametrize("size", [1, 2, 10, 29, 30, 31, 45, 700])
+def test_bootstrap_positions_are_gsl_uniform_int(size: int) -> None:
+    draws, scale = _gsl_mt19937(), 0xFFFFFFFF // size
+    expected = []
+    while len(expected) < 900:
+        k = next(draws) // scale
+        if k < size:
+            expected.append(k)
+    positions = condtest.bootstrap_positions(size)
+    assert positions.tolist() == expected
+    assert positions.min() >= 0 and positions.max() < size
+
+
+def _masks(samples: int, labelled, cluster) -> tuple[np.ndarray, np.ndarray]:
+    label, members = np.zeros(samples, dtype=bool), np.zeros(samples, dtype=bool)
+    label[list(labelled)] = True
+    members[list(cluster)] = True
+    return label, members
+
+
+@pytest.mark.parametrize(
+    ("samples", "labelled", "cluster"),
+    [
+        (60, range(30), [*range(0, 30, 10), *range(40, 47)]),  # 10 members (below 30), 3 labelled
+        (60, range(30), range(10, 40)),  # 30 members, 20 labelled
+        (80, range(0, 80, 2), [*range(0, 60, 2), *range(1, 30, 2)]),  # 45 members (above 30), 30 labelled
+        (60, range(25), [3]),  # a single labelled member, drawn 900 times
+    ],
+)
+def test_proportions_match_kincs_draws(samples: int, labelled, cluster) -> None:
+    label, members = _masks(samples, labelled, cluster)
+    expected = _kinc_proportions(label.tolist(), members.tolist())
+    assert condtest.proportions_test(label, members) == pytest.approx(expected, rel=1e-13, abs=1e-300)
+    # the same cluster elsewhere in a run (another pair, another chunk) gives the same p
+    again = condtest.proportions_test(label.copy(), members.copy())
+    assert again == condtest.proportions_test(label, members)
+
+
+def test_small_clusters_are_resampled() -> None:
+    """10 members, 8 labelled (10 labelled of 60): KINC draws 30 x 30 from the 10 even so, and the p is the
+    first test's at the drawn average, not at 8/10."""
+    label, members = _masks(60, range(10), [*range(8), 20, 30])
+    drawn = label[np.flatnonzero(members)[condtest.bootstrap_positions(10)]]
+    average = float(drawn.reshape(30, 30).mean(axis=1).mean())
+    assert average != 0.8 and abs(average - 0.8) < 0.05
+    first = 0.5 * math.erfc((average - 0.5) / math.sqrt(0.25 / 30) / math.sqrt(2))
+    got = condtest.proportions_test(label, members)
+    assert got == pytest.approx(first, rel=1e-9)
+    assert got != pytest.approx(0.5 * math.erfc(0.3 / math.sqrt(0.25 / 30) / math.sqrt(2)), rel=1e-3)
+
+
+def test_proportions_by_hand() -> None:
+    """Clusters whose members all carry the label draw an average proportion of exactly 1."""
+    # 20 of 60 samples, all labelled, 30 labelled in all: first 1 - Phi(sqrt 30) = 2.16e-8; second
+    # observed min(1, 20/30), expected 30/60, z = (1/6) / sqrt(0.25/30) = 1.8257, 1 - Phi(z) = 0.033945.
+    label, members = _masks(60, range(30), range(5, 25))
+    assert condtest.proportions_test(label, members) == pytest.approx(0.0339446, abs=1e-7)
+    # The cluster holds every labelled sample (k == K, where the hypergeometric code of earlier KINC
+    # returned 1): 12 of 60, second z = 0.8 / sqrt(0.16/30) = 10.95, p 0; the first decides: 2.16e-8.
+    label, members = _masks(60, range(12), range(12))
+    assert condtest.proportions_test(label, members) == pytest.approx(2.1602315e-08, rel=1e-7)
+    # Every sample labelled, so the second test's expected proportion is 1 and its spread 0: a cluster of
+    # 10 of the 40 observes 10/40, z = -inf, p 1 (which wins); the cluster of all 40 observes 1, z = 0/0,
+    # a NaN second p, and the first stays.
+    label, members = _masks(40, range(40), range(10, 20))
+    assert condtest.proportions_test(label, members) == 1.0
+    label, members = _masks(40, range(40), range(40))
+    assert condtest.proportions_test(label, members) == pytest.approx(2.1602315e-08, rel=1e-7)
+    # No labelled member: NaN.
+    label, members = _masks(60, range(30), range(30, 50))
+    assert math.isnan(condtest.proportions_test(label, members))
+
+
+def test_condition_p_of_a_run_by_kincs_rule(run_dir: Path, kinc) -> None:
+    """One cluster's Condition__A and Condition__B p recomputed from its sample string."""
     assert _condtest(kinc, run_dir).code == 0
     _, rows = _read(run_dir / "x.csm")
     clus = open_pairs(str(run_dir / "x.ccm"), "kinc-ccm")
     strings = clus.read_all()
     clus.close()
-    members = np.frombuffer(strings["samples"][0], dtype=np.uint8) == ord("1")
-    n, k = int(members.sum()), int(members[:HALF].sum())
-    exact = sum(math.comb(HALF, j) * math.comb(SAMPLES - HALF, n - j) for j in range(k, min(HALF, n) + 1))
-    assert rows["p"][0][0] == pytest.approx(exact / math.comb(SAMPLES, n), rel=1e-12)
+    in_a = [j < HALF for j in range(SAMPLES)]
+    for i in (0, len(rows) // 2, len(rows) - 1):
+        members = (np.frombuffer(strings["samples"][i], dtype=np.uint8) == ord("1"))[:SAMPLES].tolist()
+        for t, label in enumerate((in_a, [not a for a in in_a])):
+            expected = _kinc_proportions(label, members)
+            got = float(rows["p"][i][t])
+            assert (math.isnan(got) and math.isnan(expected)) or got == pytest.approx(expected, rel=1e-13)
 
 
 def test_chunks_merge_to_the_whole_run(run_dir: Path, kinc) -> None:
@@ -232,20 +367,23 @@ def test_tails_match_scipy_or_tables() -> None:
         from scipy import stats as sst
     except ImportError:
         sst = None
-    # Table values: F(3, 20) upper 5% point 3.10, 1% point 4.94; hypergeometric by exact integers.
+    # Table values: F(3, 20) upper 5% point 3.10, 1% point 4.94; the normal's 97.5% point 1.96.
     assert stats.f_quantile_upper(0.05, 3, 20) == pytest.approx(3.0984, abs=1e-4)
     assert stats.f_quantile_upper(0.01, 3, 20) == pytest.approx(4.9382, abs=1e-4)
-    exact = sum(math.comb(12, j) * math.comb(28, 10 - j) for j in range(7, 11)) / math.comb(40, 10)
-    assert stats.hypergeom_upper(7, 40, 12, 10) == pytest.approx(exact, rel=1e-12)
-    assert stats.hypergeom_upper(0, 40, 12, 10) == 1.0 and stats.hypergeom_upper(11, 40, 12, 10) == 0.0
+    assert stats.normal_cdf(1.959964) == pytest.approx(0.975, abs=1e-7)
+    assert stats.normal_cdf(-1.959964) == pytest.approx(0.025, abs=1e-7) and stats.normal_cdf(0.0) == 0.5
+    # GSL's cut-offs: exactly 1 above 8.572 and 0 below -37.519; NaN stays NaN
+    assert stats.normal_cdf(8.6) == 1.0 and stats.normal_cdf(-37.6) == 0.0
+    assert 0.0 < stats.normal_cdf(-37.4) < 1e-300 and math.isnan(stats.normal_cdf(math.nan))
     if sst is None:
-        # scipy is no dependency: without it the table values and exact sums above are the check.
+        # scipy is no dependency: without it the table values above are the check.
         return
     rng = np.random.default_rng(5)
     a, b, x = rng.uniform(0.2, 60, 200), rng.uniform(0.2, 60, 200), rng.uniform(0, 1, 200)
     np.testing.assert_allclose(stats.betainc(a, b, x), special.betainc(a, b, x), rtol=1e-10, atol=1e-300)
-    for k, N, K, n in [(20, 60, 30, 25), (3, 100, 5, 10), (30, 60, 30, 30), (1, 1000, 400, 3)]:
-        assert stats.hypergeom_upper(k, N, K, n) == pytest.approx(sst.hypergeom.sf(k - 1, N, K, n), rel=1e-10)
+    for z in np.linspace(-37, 8.5, 400):
+        assert stats.normal_cdf(float(z)) == pytest.approx(special.ndtr(z), rel=1e-11, abs=1e-300)
+        assert 1.0 - stats.normal_cdf(float(z)) == pytest.approx(sst.norm.sf(z), rel=1e-9, abs=2e-16)
     f = rng.uniform(0, 20, 50)
     np.testing.assert_allclose(stats.f_sf(f, 3, 26), sst.f.sf(f, 3, 26), rtol=1e-10)
     for lam in (0.0, 3.0, 40.0):
