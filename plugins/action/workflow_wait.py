@@ -10,6 +10,7 @@ Its documentation is the module of the same name (plugins/modules/workflow_wait.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 
 from ansible.errors import AnsibleActionFail
@@ -48,8 +49,9 @@ class ActionModule(ActionBase):
         last_line, status = None, {}
         while True:
             waited = time.monotonic() - started
-            polled = self._execute_module(module_name="ansible.builtin.command",
-                                          module_args={"argv": args["status_command"]}, task_vars=task_vars)
+            # Through the connection as raw does, not a command module: a poll is one process on the target,
+            # not a Python interpreter loading Ansible every few seconds beside the jobs it waits for.
+            polled = self._low_level_execute_command(shlex.join(args["status_command"]))
             if polled.get("rc") != 0:
                 raise AnsibleActionFail(f"status command {args['status_command']!r} failed (rc "
                                         f"{polled.get('rc')}): {polled.get('stderr') or polled.get('msg')}")

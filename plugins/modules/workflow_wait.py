@@ -12,6 +12,8 @@ version_added: 0.1.0
 description:
   - Runs O(status_command) on the target every O(interval) seconds until the JSON it prints has
     C(state) C(done) or C(failed), printing a progress line whenever the numbers change.
+  - The command runs through the connection as M(ansible.builtin.raw) runs one (no module, no Python on the
+    target for the poll itself), so polling costs the target little beside the jobs it waits for.
   - Fails with the failing node and its error output when the run fails, and at O(timeout) with what is
     still pending.
   - When the JSON has a C(progress) text, that text is the progress line and the timeout message (any
