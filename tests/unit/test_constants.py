@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import yaml
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.flock_credentials import RESERVED_IDS
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.image_inputs import build_inputs
 
@@ -177,11 +178,11 @@ def test_the_flock_role_reads_the_file() -> None:
 
 
 def test_the_kinc_role_reads_the_file() -> None:
-    rendered = _role_vars("kinc", "__kinc_workflow", "__kinc_inputs", "__kinc_runs", "__kinc_user",
+    rendered = _role_vars("kinc", "__kinc_workflow", "__kinc_inputs", "__kinc_runs_dir", "__kinc_user",
                           "__kinc_example_gem")
-    assert {key: rendered[key] for key in ("__kinc_workflow", "__kinc_inputs", "__kinc_runs", "__kinc_user")} == {
+    assert {key: rendered[key] for key in ("__kinc_workflow", "__kinc_inputs", "__kinc_runs_dir", "__kinc_user")} == {
         "__kinc_workflow": CONSTANTS["workflow_dir"], "__kinc_inputs": CONSTANTS["inputs_dir"],
-        "__kinc_runs": CONSTANTS["runs_dir"], "__kinc_user": CONSTANTS["workflow_user"]}
+        "__kinc_runs_dir": CONSTANTS["runs_dir"], "__kinc_user": CONSTANTS["workflow_user"]}
     example = Path(rendered["__kinc_example_gem"])
     assert example.name == CONSTANTS["example_gem"]
     assert example.resolve() == (IMAGES / "submitter" / "data" / CONSTANTS["example_gem"]).resolve()
@@ -203,3 +204,28 @@ def test_the_credentials_module_reserves_the_names_the_renderer_does(monkeypatch
     condor = _load("cloudflock_condor_reserved", IMAGES / "htcondor" / "cloudflock_condor.py", monkeypatch)
     assert tuple(RESERVED_IDS) == tuple(condor.RESERVED_NAMES)
     assert CONSTANTS["workflow_user"] in RESERVED_IDS
+
+
+@pytest.mark.parametrize("role", ["flock", "kinc"])
+def test_no_task_of_the_role_registers_a_name_its_vars_hold(role: str) -> None:
+    # A registered result or set_fact outranks role vars: one named like __kinc_runs_dir would replace the path.
+    held = set(yaml.safe_load((REPO / "roles" / role / "vars" / "main.yml").read_text()))
+    files = sorted((REPO / "roles" / role / "tasks").glob("*.yml"))
+    registered = {name for path in files
+                  for name in re.findall(r"^\s*register:\s*(\w+)", path.read_text(), re.MULTILINE)}
+    facts = {name for path in files for name in _facts(yaml.safe_load(path.read_text()))}
+    assert registered and held & (registered | facts) == set()
+
+
+def _facts(tasks: object) -> set[str]:
+    """The names set_fact sets anywhere in a task list (blocks included)."""
+    names: set[str] = set()
+    for task in tasks if isinstance(tasks, list) else []:
+        if not isinstance(task, dict):
+            continue
+        facts = task.get("ansible.builtin.set_fact") or task.get("set_fact")
+        if isinstance(facts, dict):
+            names.update(key for key in facts if key != "cacheable")
+        for nested in ("block", "rescue", "always"):
+            names |= _facts(task.get(nested))
+    return names
