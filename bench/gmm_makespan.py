@@ -128,7 +128,12 @@ def main() -> int:
                "ratio": round(ratio, 2), "goal": GOAL,
                "cores": cores, "parallel_efficiency": round(alone["pipeline_s"] / (summary["makespan_s"] * cores), 2),
                "similarity_at_least_10_min": alone["similarity_s"] >= 600, "networks_same": same,
-               "load_before": before, "load_after": load()}
+               "load_before": before, "load_after": load(),
+               # Where the federation's time went: each job's pool, start and seconds from the DAG's submit.
+               "jobs": [{"mode": job.get("mode"), "chunk": job.get("chunk"), "pool": job.get("pool"),
+                         "start_s": round(job["start"] - summary["submitted_at"], 1),
+                         "seconds": round(job["end"] - job["start"], 1)}
+                        for job in summary.get("jobs", []) if job.get("start") and job.get("end")]}
     if options.json:
         print(json.dumps(figures))
     else:
