@@ -18,8 +18,9 @@ For a cluster (the ``1`` samples of its sample string) and a test:
   and seed from GSL_RNG_TYPE and GSL_RNG_SEED; without them, as here).
 * quantitative / ordinal ``Feature``: least squares of the feature on [1, gx, gy, gx*gy] over the
   cluster's samples whose feature is not missing (fewer than 5, a constant feature or no residual degree
-  of freedom: NaN), R^2 and the F test's p-value; when the F test's power at that R^2 (Cohen's f2, as R's
-  pwr.f2.test) is below --power at --alpha, both are NaN.
+  of freedom: NaN), R^2 and the F test's p-value; when the F test's power (noncentrality f2 (u + v + 1),
+  as R's pwr.f2.test, with f2 = R^2 as KINC's code passes it, not Cohen's R^2 / (1 - R^2)) is below --power
+  at --alpha, both are NaN.
 
 Results go to a .csm file, one record per cluster in the .cmx/.ccm order (see kinc.formats). Every number
 depends on its cluster only, so any chunking gives the same records.
@@ -174,6 +175,8 @@ class ClusterTests:
             p_value = 0.0
         else:
             p_value = float(f_sf((r_squared / d1) / ((1.0 - r_squared) / d2), d1, d2))
+        # KINC's code gives pwr_f2_test R^2 itself as the effect size, not Cohen's f2 = R^2 / (1 - R^2): a
+        # lower power, so more tests become NaN. The code is what KINC's users get.
         if f_power(r_squared, d1, d2, self.alpha) < self.power:
             return np.nan, np.nan
         return p_value, r_squared

@@ -5,7 +5,7 @@
 * :func:`betainc`: the regularized incomplete beta I_x(a, b) by its continued fraction (modified Lentz),
   evaluated where it converges fast (x < (a+1)/(a+b+2)) and by symmetry elsewhere.
 * :func:`f_sf`: P(F > f) for Fisher's F with (d1, d2) degrees of freedom, ``I_{d2/(d2+d1 f)}(d2/2, d1/2)``.
-* :func:`f_power`: power of the regression F test (Cohen's f2, as R's ``pwr.f2.test``): the upper tail of
+* :func:`f_power`: power of the regression F test at effect size f2 (as R's ``pwr.f2.test``): the upper tail of
   the noncentral F with noncentrality f2 (u + v + 1) beyond the central F's 1 - alpha quantile.
 """
 
@@ -123,11 +123,10 @@ def ncf_sf(f: float, d1: float, d2: float, noncentrality: float) -> float:
     return float(max(0.0, min(1.0, 1.0 - math.fsum(weights * below))))
 
 
-def f_power(r_squared: float, d1: int, d2: int, alpha: float) -> float:
+def f_power(f2: float, d1: int, d2: int, alpha: float) -> float:
     """Power of the F test of a regression with ``d1`` predictors and ``d2`` residual degrees of freedom
-    at effect f2 = R^2 / (1 - R^2) (pwr.f2.test's lambda = f2 (u + v + 1))."""
-    if not 0 <= r_squared < 1:
-        return 1.0 if r_squared == 1 else math.nan
-    f2 = r_squared / (1.0 - r_squared)
+    at effect size ``f2`` (pwr.f2.test's lambda = f2 (u + v + 1))."""
+    if not f2 >= 0:
+        return math.nan
     critical = f_quantile_upper(alpha, d1, d2)
     return ncf_sf(critical, d1, d2, f2 * (d1 + d2 + 1))
