@@ -17,8 +17,8 @@ For a cluster (the ``1`` samples of its sample string) and a test:
   cluster and annotations always give the same p, in any chunk (KINC's own run reads the generator type
   and seed from GSL_RNG_TYPE and GSL_RNG_SEED; without them, as here).
 * quantitative / ordinal ``Feature``: least squares of the feature on [1, gx, gy, gx*gy] over the
-  cluster's samples whose feature is not missing (fewer than 5, a constant feature or no residual degree
-  of freedom: NaN), R^2 and the F test's p-value; when the F test's power (noncentrality f2 (u + v + 1),
+  cluster's samples whose feature is not missing (fewer than 5 or a constant feature: NaN), R^2 and the F
+  test's p-value with KINC's degrees of freedom, 3 and n - 4, even when the design has a lower rank; when the F test's power (noncentrality f2 (u + v + 1),
   as R's pwr.f2.test, with f2 = R^2 as KINC's code passes it, not Cohen's R^2 / (1 - R^2)) is below --power
   at --alpha, both are NaN.
 
@@ -165,11 +165,11 @@ class ClusterTests:
         total = float(centred @ centred)
         if total <= 0.0:
             return np.nan, np.nan
-        coef, _, rank, _ = np.linalg.lstsq(design, target, rcond=None)
+        coef = np.linalg.lstsq(design, target, rcond=None)[0]
         residual = target - design @ coef
-        d1, d2 = int(rank) - 1, n - int(rank)
-        if d1 < 1 or d2 < 1:
-            return np.nan, np.nan
+        # KINC's DFM and DFE: 3 and n - 4 whatever the design's rank (a gene constant over the cluster
+        # leaves fewer free columns, KINC's F test counts four all the same).
+        d1, d2 = 3, n - 4
         r_squared = min(1.0, max(0.0, 1.0 - float(residual @ residual) / total))
         if r_squared >= 1.0:
             p_value = 0.0

@@ -11,7 +11,7 @@ import pytest
 from kinc_testdata import write_gem
 from planted import GROUPS, HALF, SAMPLES, pairs_of, planted
 
-from kinc import condtest, stats
+from kinc import annotations, condtest, stats
 from kinc.cli import main
 from kinc.formats import CMX_FORMAT, CSM_FORMAT, open_pairs
 from kinc.pairs import chunk_path
@@ -475,3 +475,30 @@ def test_extract_bad_filters(run_dir: Path, kinc, extra, needle) -> None:
     result = _extract(kinc, run_dir, "text", *extra)
     assert result.code == 2 and needle in result.err
     assert not (run_dir / "net.text").exists()
+
+
+def _regression_tester(gx, gy, feature, power: float = 0.0):
+    """A ClusterTests over two genes and one quantitative feature, every sample in the cluster."""
+    values = np.array([gx, gy], dtype=np.float32)
+    notes = annotations.Annotations(
+        [annotations.Test("F", "F", "quantitative", None)], {}, {"F": np.asarray(feature, dtype=np.float64)}
+    )
+    tester = condtest.ClusterTests(values, notes, 0.001, power)
+    p, r2 = tester.run(0, 1, np.ones(values.shape[1], dtype=bool))
+    return float(p[0]), float(r2[0])
+
+
+def test_regression_keeps_kincs_degrees_of_freedom_for_a_rank_deficient_design() -> None:
+    """Gene x constant over the cluster: the design [1, gx, gy, gx*gy] has rank 2, but KINC's F test keeps
+    DFM = 3 and DFE = n - 4 (F(1, n - 2) gave a smaller p)."""
+    n = 12
+    gy = np.linspace(1.0, 4.0, n)
+    feature = 2.0 * gy + np.array([0.3, -0.2, 0.1, -0.4, 0.2, 0.0, -0.1, 0.3, -0.3, 0.1, 0.2, -0.2])
+    p, r2 = _regression_tester(np.full(n, 2.0), gy, feature)
+    fit = np.polyval(np.polyfit(gy.astype(np.float32), feature, 1), gy.astype(np.float32))
+    expected_r2 = 1.0 - float(((feature - fit) ** 2).sum()) / float(((feature - feature.mean()) ** 2).sum())
+    assert r2 == pytest.approx(expected_r2, rel=1e-9)
+    f = (expected_r2 / 3) / ((1 - expected_r2) / (n - 4))
+    assert p == pytest.approx(float(stats.f_sf(f, 3, n - 4)), rel=1e-6)
+    rank_based = float(stats.f_sf((expected_r2 / 1) / ((1 - expected_r2) / (n - 2)), 1, n - 2))
+    assert p > 10 * rank_based
