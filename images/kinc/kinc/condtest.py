@@ -16,7 +16,8 @@ For a cluster (the ``1`` samples of its sample string) and a test:
   floor((2^32 - 1) / n), outputs giving n or more skipped) picking a member in sample order. So the same
   cluster and annotations always give the same p, in any chunk (KINC's own run reads the generator type
   and seed from GSL_RNG_TYPE and GSL_RNG_SEED; without them, as here).
-* quantitative / ordinal ``Feature``: least squares of the feature on [1, gx, gy, gx*gy] over the
+* quantitative / ordinal ``Feature``: least squares of the feature (rounded to float32, as KINC's
+  toFloat reads it; ordinal values as the numbers they are) on [1, gx, gy, gx*gy] over the
   cluster's samples whose feature is not missing (fewer than 5 or a constant feature: NaN), R^2 and the F
   test's p-value with KINC's degrees of freedom, 3 and n - 4, even when the design has a lower rank; when the F test's power (noncentrality f2 (u + v + 1),
   as R's pwr.f2.test, with f2 = R^2 as KINC's code passes it, not Cohen's R^2 / (1 - R^2)) is below --power
@@ -140,6 +141,10 @@ class ClusterTests:
             for t in notes.tests
             if t.type == "categorical"
         }
+        # KINC reads each value into the regression's Y with QString::toFloat: single precision.
+        self.targets = {
+            name: column.astype(np.float32).astype(np.float64) for name, column in notes.numbers.items()
+        }
 
     def run(self, x: int, y: int, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         tests = self.notes.tests
@@ -149,7 +154,7 @@ class ClusterTests:
             if test.type == "categorical":
                 p[i] = proportions_test(self.label_masks[(test.feature, test.label)], members)
             else:
-                p[i], r2[i] = self._regression(gx, gy, self.notes.numbers[test.feature], members)
+                p[i], r2[i] = self._regression(gx, gy, self.targets[test.feature], members)
         return p, r2
 
     def _regression(

@@ -494,6 +494,7 @@ def test_regression_keeps_kincs_degrees_of_freedom_for_a_rank_deficient_design()
     n = 12
     gy = np.linspace(1.0, 4.0, n)
     feature = 2.0 * gy + np.array([0.3, -0.2, 0.1, -0.4, 0.2, 0.0, -0.1, 0.3, -0.3, 0.1, 0.2, -0.2])
+    feature = feature.astype(np.float32).astype(np.float64)  # as KINC reads it
     p, r2 = _regression_tester(np.full(n, 2.0), gy, feature)
     fit = np.polyval(np.polyfit(gy.astype(np.float32), feature, 1), gy.astype(np.float32))
     expected_r2 = 1.0 - float(((feature - fit) ** 2).sum()) / float(((feature - feature.mean()) ** 2).sum())
@@ -502,3 +503,24 @@ def test_regression_keeps_kincs_degrees_of_freedom_for_a_rank_deficient_design()
     assert p == pytest.approx(float(stats.f_sf(f, 3, n - 4)), rel=1e-6)
     rank_based = float(stats.f_sf((expected_r2 / 1) / ((1 - expected_r2) / (n - 2)), 1, n - 2))
     assert p > 10 * rank_based
+
+
+def test_regression_reads_the_feature_in_single_precision() -> None:
+    """KINC's Y is QString::toFloat of each value: at 1e6 a float32 step is 0.0625, so the fractions of
+    this feature are rounded away before the fit, and R^2 is the float32 feature's."""
+    n = 10
+    gx = np.array([1.0, 2.5, 0.5, 3.0, 2.0, 4.0, 1.5, 3.5, 0.8, 2.2])
+    gy = np.array([2.0, 1.0, 3.5, 0.5, 2.5, 1.5, 4.0, 3.0, 1.2, 0.7])
+    feature = 1e6 + np.array([0.01, 0.13, 0.02, 0.11, 0.07, 0.19, 0.03, 0.16, 0.05, 0.09])
+    p, r2 = _regression_tester(gx, gy, feature)
+
+    def r_squared(target: np.ndarray) -> float:
+        a, b = gx.astype(np.float32).astype(np.float64), gy.astype(np.float32).astype(np.float64)
+        design = np.column_stack([np.ones(n), a, b, a * b])
+        residual = target - design @ np.linalg.lstsq(design, target, rcond=None)[0]
+        return 1.0 - float(residual @ residual) / float(((target - target.mean()) ** 2).sum())
+
+    single = r_squared(feature.astype(np.float32).astype(np.float64))
+    assert r2 == pytest.approx(single, rel=1e-9)
+    assert abs(single - r_squared(feature)) > 0.02
+    assert p == pytest.approx(float(stats.f_sf((single / 3) / ((1 - single) / (n - 4)), 3, n - 4)), rel=1e-6)
