@@ -17,11 +17,12 @@ For a cluster (the ``1`` samples of its sample string) and a test:
   cluster and annotations always give the same p, in any chunk (KINC's own run reads the generator type
   and seed from GSL_RNG_TYPE and GSL_RNG_SEED; without them, as here).
 * quantitative / ordinal ``Feature``: least squares of the feature (rounded to float32, as KINC's
-  toFloat reads it; ordinal values as the numbers they are) on [1, gx, gy, gx*gy] over the
-  cluster's samples whose feature is not missing (fewer than 5 or a constant feature: NaN), R^2 and the F
-  test's p-value with KINC's degrees of freedom, 3 and n - 4, even when the design has a lower rank; when the F test's power (noncentrality f2 (u + v + 1),
-  as R's pwr.f2.test, with f2 = R^2 as KINC's code passes it, not Cohen's R^2 / (1 - R^2)) is below --power
-  at --alpha, both are NaN.
+  toFloat reads it; ordinal values as the numbers they are) on [1, gx, gy, gx*gy] over the cluster's
+  samples whose feature is not missing (fewer than 5 or a constant feature: NaN), R^2 and the F test's
+  p-value with KINC's degrees of freedom, 3 and n - 4, even when the design has a lower rank, taken as
+  KINC's 1 - cdf (so p-values below about 1e-16 are 0); when the F test's power (noncentrality
+  f2 (u + v + 1), as R's pwr.f2.test, with f2 = R^2 as KINC's code passes it, not Cohen's
+  R^2 / (1 - R^2)) is below --power at --alpha, both are NaN.
 
 Results go to a .csm file, one record per cluster in the .cmx/.ccm order (see kinc.formats). Every number
 depends on its cluster only, so any chunking gives the same records.
@@ -179,7 +180,8 @@ class ClusterTests:
         if r_squared >= 1.0:
             p_value = 0.0
         else:
-            p_value = float(f_sf((r_squared / d1) / ((1.0 - r_squared) / d2), d1, d2))
+            # KINC's p is 1 - gsl_cdf_fdist_P(F): below half a double's step under 1 it is 0.
+            p_value = 1.0 - (1.0 - float(f_sf((r_squared / d1) / ((1.0 - r_squared) / d2), d1, d2)))
         # KINC's code gives pwr_f2_test R^2 itself as the effect size, not Cohen's f2 = R^2 / (1 - R^2): a
         # lower power, so more tests become NaN. The code is what KINC's users get.
         if f_power(r_squared, d1, d2, self.alpha) < self.power:

@@ -524,3 +524,21 @@ def test_regression_reads_the_feature_in_single_precision() -> None:
     assert r2 == pytest.approx(single, rel=1e-9)
     assert abs(single - r_squared(feature)) > 0.02
     assert p == pytest.approx(float(stats.f_sf((single / 3) / ((1 - single) / (n - 4)), 3, n - 4)), rel=1e-6)
+
+
+def test_regression_p_value_is_one_minus_the_cdf() -> None:
+    """KINC's p is 1 - gsl_cdf_fdist_P(F): a fit this close (R^2 just below 1, an upper tail far below
+    1e-16) gives 0, and a moderate one the upper tail to within a double's step under 1."""
+    n = 40
+    gx = np.linspace(0.0, 8.0, n)
+    gy = np.cos(np.arange(n, dtype=np.float64))
+    close = gx + 1e-3 * np.sin(3.0 * np.arange(n))
+    p, r2 = _regression_tester(gx, gy, close)
+    assert 0.999 < r2 < 1.0
+    f = (r2 / 3) / ((1 - r2) / (n - 4))
+    assert 0.0 < float(stats.f_sf(f, 3, n - 4)) < 1e-30
+    assert p == 0.0
+    loose = gx + 6.0 * np.sin(3.0 * np.arange(n))
+    p, r2 = _regression_tester(gx, gy, loose)
+    tail = float(stats.f_sf((r2 / 3) / ((1 - r2) / (n - 4)), 3, n - 4))
+    assert 1e-6 < tail < 0.5 and p == pytest.approx(tail, abs=2.3e-16)
