@@ -48,7 +48,7 @@ def _is_integer(text):
 
 
 def _infer(values):
-    if values and all(_is_integer(v) for v in values):
+    if all(_is_integer(v) for v in values):  # none at all (every value missing) too, as KINC counts
         return "ordinal"
     if values and all(_number(v) is not None for v in values):
         return "quantitative"

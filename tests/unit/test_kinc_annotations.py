@@ -120,3 +120,12 @@ def test_accepts_what_the_payload_accepts(tmp_path: Path, read_annotations, name
         assert ours.startswith(where[0] + ": ")
         if where[1].startswith("line"):
             assert ours.split(": ", 2)[1] == where[1], (ours, payload)
+
+
+def test_a_column_of_missing_values_only_is_ordinal_as_in_the_payload(tmp_path: Path, read_annotations) -> None:
+    content = "Sample\tEmpty\tTreatment\ns1\tNA\tA\ns2\tNA\tB\ns3\tNA\tA\n"
+    found = check_annotations(amx(tmp_path, content), SAMPLES)
+    assert found["types"] == {"Empty": "ordinal", "Treatment": "categorical"}
+    read, _ = read_annotations
+    notes = read(str(amx(tmp_path, content)), SAMPLES, ["Empty", "Treatment"], {}, "\t", "NA")
+    assert {t.feature: t.type for t in notes.tests} == found["types"]

@@ -6,7 +6,8 @@ must be exactly the GEM's samples, each once; they are reordered to the GEM's or
 marks a missing value.
 
 Types, unless ``--feat-types`` names one: a column whose values (missing ones aside) are all integers is
-ordinal, all numbers quantitative, otherwise categorical. A categorical feature is tested once per label
+ordinal (so is a column of missing values only, as KINC's code counts it: its regressions are all NaN),
+all numbers quantitative, otherwise categorical. A categorical feature is tested once per label
 (test ``Feature__Label``; the missing token is a label too, as KINC codes it), the others once (test
 ``Feature``).
 """
@@ -173,7 +174,7 @@ def read_annotations(
 
 
 def _infer(values: list[str]) -> str:
-    if values and all(_is_integer(v) for v in values):
+    if all(_is_integer(v) for v in values):  # none at all (every value missing) too, as KINC counts
         return "ordinal"
     if values and all(_number(v) is not None for v in values):
         return "quantitative"

@@ -542,3 +542,21 @@ def test_regression_p_value_is_one_minus_the_cdf() -> None:
     p, r2 = _regression_tester(gx, gy, loose)
     tail = float(stats.f_sf((r2 / 3) / ((1 - r2) / (n - 4)), 3, n - 4))
     assert 1e-6 < tail < 0.5 and p == pytest.approx(tail, abs=2.3e-16)
+
+
+def test_a_column_of_missing_values_only_is_ordinal(tmp_path: Path) -> None:
+    """KINC counts a column of the missing token only as ordinal (no value that is not an integer), so it
+    is one regression test, NaN for every cluster; as categorical it was a test Empty__NA whose label
+    every sample carries, with a small p for every cluster."""
+    path = tmp_path / "amx.txt"
+    path.write_text("Sample\tEmpty\tGroup\n" + "".join(f"s{i}\tNA\t{'AB'[i % 2]}\n" for i in range(8)))
+    notes = annotations.read_annotations(str(path), [f"s{i}" for i in range(8)], ["Empty", "Group"], {}, "\t", "NA")
+    assert [(t.name, t.type) for t in notes.tests] == [
+        ("Empty", "ordinal"),
+        ("Group__A", "categorical"),
+        ("Group__B", "categorical"),
+    ]
+    assert np.isnan(notes.numbers["Empty"]).all()
+    values = np.arange(16, dtype=np.float32).reshape(2, 8) ** 1.5
+    p, r2 = condtest.ClusterTests(values, notes, 0.001, 0.0).run(0, 1, np.ones(8, dtype=bool))
+    assert math.isnan(p[0]) and math.isnan(r2[0])
