@@ -13,6 +13,13 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "images" / "kinc"
 EXAMPLE = REPO / "images/submitter/data/PRJNA301554.slim.GEM.log2.txt"  # KINC's example GEM
 THRESHOLDS = {"pearson": "0.831002", "spearman": "0.826002"}  # KINC 3.4's rules on the example
+# The single-process pipelines the makespan benches compare with run with one BLAS/OpenMP thread.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def edges_of(network: Path) -> list[str]:
+    """network.txt's edge lines (its header left out), sorted: the network whatever order it was written in."""
+    return sorted(network.read_text().splitlines()[1:])
 
 
 def run_kinc(*args: object) -> tuple[float, float]:

@@ -23,18 +23,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kinc_process import run_kinc
+from kinc_process import ONE_THREAD, edges_of, run_kinc
 from large_gem import NA, write_gem
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / ".collections")]
 
 GOAL = 0.7  # federation makespan / single-process pipeline seconds, at most
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def edges_of(network: Path) -> list[str]:
-    """network.txt's edge lines (its header left out), sorted: the network whatever order it was written in."""
-    return sorted(network.read_text().splitlines()[1:])
 
 
 def pipeline(gem: Path, work: Path) -> dict[str, object]:
