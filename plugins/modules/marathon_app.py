@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 # The options below are declared once, in module_utils/marathon_options.py (argument spec, request body,
-# comparison); this literal copy is what ansible-doc reads, and tests/unit/test_marathon_options.py holds it equal.
+# comparison); this literal copy is what ansible-doc reads, and
+# tests/unit/plugins/module_utils/test_marathon_options.py holds it equal.
 DOCUMENTATION = r"""
 ---
 module: marathon_app

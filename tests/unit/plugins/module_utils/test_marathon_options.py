@@ -7,46 +7,18 @@ it cannot be generated from the table: these tests hold the two equal instead.
 from __future__ import annotations
 
 import copy
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support import ensure_collection_link
-
-ensure_collection_link()
-from ansible_collections.cloudflock.htcondor.plugins.doc_fragments.marathon import ModuleDocFragment
 from ansible_collections.cloudflock.htcondor.plugins.module_utils import marathon_options as mo
-from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_common import marathon_connection_spec
+from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_options import app_id_in_group, in_group
 from ansible_collections.cloudflock.htcondor.plugins.modules import marathon_app
+
+from tests.support.argument_spec import mismatches
 
 V14 = (1, 4, 3)
 V110 = (1, 10, 17)
-
-
-def mismatches(documented: dict[str, Any], spec: dict[str, Any], where: str = "") -> list[str]:
-    """Where documented options and an argument spec disagree: names, type, required, default, choices,
-    elements and, recursively, suboptions."""
-    found = []
-    for name in sorted(set(documented) ^ set(spec)):
-        found.append(f"{where}{name}: " + ("documented only" if name in documented else "in the spec only"))
-    for name in sorted(set(documented) & set(spec)):
-        doc, arg = documented[name], spec[name]
-        pairs = {
-            "type": (doc.get("type", "str"), arg.get("type", "str")),
-            "required": (bool(doc.get("required", False)), bool(arg.get("required", False))),
-            "default": (doc.get("default"), arg.get("default")),
-            "choices": (doc.get("choices"), arg.get("choices")),
-            "elements": (doc.get("elements"), arg.get("elements")),
-        }
-        for key, (left, right) in pairs.items():
-            if left != right or isinstance(left, bool) != isinstance(right, bool):
-                found.append(f"{where}{name}.{key}: documented {left!r}, spec {right!r}")
-        found += mismatches(doc.get("suboptions") or {}, arg.get("options") or {}, f"{where}{name}.")
-    return found
 
 
 def documented_options() -> dict[str, Any]:
@@ -55,10 +27,6 @@ def documented_options() -> dict[str, Any]:
 
 def test_documentation_equals_the_table() -> None:
     assert mismatches(documented_options(), mo.argument_spec()) == []
-
-
-def test_the_doc_fragment_equals_the_connection_spec() -> None:
-    assert mismatches(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"], marathon_connection_spec()) == []
 
 
 @pytest.mark.parametrize(
@@ -144,3 +112,26 @@ def test_marathon_defaults_of_absent_fields() -> None:
     assert canonical["container"]["docker"]["network"] == "HOST"
     assert canonical["ipAddress"] is None
     assert canonical["cmd"] is None and canonical["args"] == []
+
+
+@pytest.mark.parametrize(("group", "app_id", "expected"), [
+    ("/flock", "submitter", "/flock/submitter"),
+    ("/flock/", "/submitter", "/flock/submitter"),
+    ("flock", "pools/executor1", "/flock/pools/executor1"),
+    (None, "submitter", "/submitter"),
+    ("/", "submitter/", "/submitter"),
+])
+def test_an_app_id_is_joined_to_its_group(group: str | None, app_id: str, expected: str) -> None:
+    assert app_id_in_group(group, app_id) == expected
+
+
+@pytest.mark.parametrize(("app_id", "group", "expected"), [
+    ("/flock/submitter", "/flock", True),
+    ("/flock/pools/executor1", "/flock/", True),
+    ("/flockx/submitter", "/flock", False),  # a group is a path prefix, not a string prefix
+    ("/flock", "/flock", False),
+    ("/other", None, True),
+    ("/other", "/", True),
+])
+def test_an_app_lies_in_a_group_by_path(app_id: str, group: str | None, expected: bool) -> None:
+    assert in_group(app_id, group) is expected

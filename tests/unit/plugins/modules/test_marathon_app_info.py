@@ -1,4 +1,4 @@
-"""marathon_app_info: app ids in groups, and the module reading the test double of Marathon's API."""
+"""marathon_app_info: the module reading the test double of Marathon's API."""
 
 from __future__ import annotations
 
@@ -7,46 +7,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.marathon_double import MarathonApiDouble
-from tests.support import ensure_collection_link
-
-ensure_collection_link()
 from ansible_collections.cloudflock.htcondor.plugins.module_utils import marathon_appdef as ad
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_client import MarathonClient
-from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_options import app_id_in_group, in_group
 from ansible_collections.cloudflock.htcondor.plugins.modules import marathon_app_info
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.marathon_double import MarathonApiDouble
+from tests.support import COLLECTIONS, REPO
+
 MODULE = REPO / "plugins/modules/marathon_app_info.py"
-
-
-@pytest.mark.parametrize(("group", "app_id", "expected"), [
-    ("/flock", "submitter", "/flock/submitter"),
-    ("/flock/", "/submitter", "/flock/submitter"),
-    ("flock", "pools/executor1", "/flock/pools/executor1"),
-    (None, "submitter", "/submitter"),
-    ("/", "submitter/", "/submitter"),
-])
-def test_an_app_id_is_joined_to_its_group(group: str | None, app_id: str, expected: str) -> None:
-    assert app_id_in_group(group, app_id) == expected
-
-
-@pytest.mark.parametrize(("app_id", "group", "expected"), [
-    ("/flock/submitter", "/flock", True),
-    ("/flock/pools/executor1", "/flock/", True),
-    ("/flockx/submitter", "/flock", False),  # a group is a path prefix, not a string prefix
-    ("/flock", "/flock", False),
-    ("/other", None, True),
-    ("/other", "/", True),
-])
-def test_an_app_lies_in_a_group_by_path(app_id: str, group: str | None, expected: bool) -> None:
-    assert in_group(app_id, group) is expected
 
 
 @pytest.fixture
@@ -92,7 +63,7 @@ def test_a_missing_app_is_no_error(marathon: tuple[MarathonApiDouble, MarathonCl
 
 def run_module(args: dict[str, Any]) -> dict[str, Any]:
     """The module as Ansible runs it: a Python process given its arguments in a JSON file."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / ".collections")}
+    env = {**os.environ, "PYTHONPATH": str(COLLECTIONS)}
     payload = json.dumps({"ANSIBLE_MODULE_ARGS": args})
     done = subprocess.run([sys.executable, str(MODULE)], input=payload, capture_output=True, text=True,
                           env=env, check=False, timeout=120)

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from ansible_collections.cloudflock.htcondor.plugins.module_utils import marathon_appdef as ad
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.marathon_double import MarathonApiDouble, validation_errors
 from tests.marathon_double.schema import schema_default
 from tests.marathon_double.seed import seed_app_options, seed_container_ids
-from tests.support import ensure_collection_link
-
-ensure_collection_link()
-from ansible_collections.cloudflock.htcondor.plugins.module_utils import marathon_appdef as ad
 
 V14 = (1, 4, 3)
 V110 = (1, 10, 17)

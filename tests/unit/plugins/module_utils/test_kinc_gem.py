@@ -1,5 +1,6 @@
 """The controller's GEM check: every problem named with its file, line and reason; the figures of a good GEM;
-the same verdict as the KINC payload's parser; the file left as it was; the action through ansible-playbook."""
+the same verdict as the KINC payload's parser; the file left as it was. The action is tested beside its plugin
+(tests/unit/plugins/action/test_kinc_gem.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from ansible_collections.cloudflock.htcondor.plugins.module_utils.kinc_gem impor
 
 from tests.support import REPO
 from tests.support.payload import payload_module
-from tests.support.playbook import ansible_playbook
 
 MODULE = REPO / "plugins" / "module_utils" / "kinc_gem.py"
 HEADER = "s1\ts2\ts3\n"
@@ -293,71 +293,3 @@ def test_accepts_what_the_payload_accepts(tmp_path: Path, read_gem, name: str) -
         assert ours.startswith(prefix[0] + ": ")
         if prefix[1].startswith("line"):
             assert ours.split(": ", 2)[1] == prefix[1], (ours, payload)
-
-
-# ------------------------------------------------------------------------------- through Ansible
-
-
-PLAYBOOK = """
-- name: Check GEMs on the controller
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: A good GEM
-      cloudflock.htcondor.kinc_gem:
-        path: "{{ good }}"
-        minsamp: 3
-      register: good_result
-    - name: The same in check mode
-      cloudflock.htcondor.kinc_gem:
-        path: "{{ good }}"
-        minsamp: 3
-      check_mode: true
-      register: checked_result
-    - name: A bad GEM
-      cloudflock.htcondor.kinc_gem:
-        path: "{{ bad }}"
-        nan: "?"
-        minsamp: 3
-      register: bad_result
-      ignore_errors: true
-    - name: Keep what the three returned
-      ansible.builtin.copy:
-        content: "{{ {'good': good_result, 'checked': checked_result, 'bad': bad_result} | to_json }}"
-        dest: "{{ out }}"
-        mode: "0600"
-    - name: A bad GEM, failing the play
-      cloudflock.htcondor.kinc_gem:
-        path: "{{ bad }}"
-        minsamp: 3
-"""
-
-
-def test_the_action_through_ansible_playbook(tmp_path: Path) -> None:
-    good = gem(tmp_path, GOOD, "good.txt")
-    bad = gem(tmp_path, HEADER + "g1 1 2 3\ng2 1 ? 3\ng1 4 5 6\n", "bad.txt")
-    playbook = tmp_path / "check.yml"
-    playbook.write_text(PLAYBOOK)
-    out = tmp_path / "results.json"
-    extra = json.dumps({"good": str(good), "bad": str(bad), "out": str(out),
-                        "ansible_python_interpreter": sys.executable})
-    done = ansible_playbook(
-        "-i", "localhost,", str(playbook), "-e", extra,
-        env={**os.environ, "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-             "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"},
-    )
-    assert done.rc == 2, done.output
-    results = json.loads(out.read_text())
-    expected = {"path": str(good), "sha256": hashlib.sha256(GOOD.encode()).hexdigest(), "genes": 2,
-                "samples": 3, "missing": 1, "size": len(GOOD)}
-    for name in ("good", "checked"):
-        assert {key: results[name][key] for key in expected} == expected, results[name]
-        assert results[name]["changed"] is False and not results[name].get("failed")
-    assert results["bad"]["failed"] is True
-    assert results["bad"]["msg"] == f"{bad}: line 4: gene 'g1' is listed twice, on lines 2 and 4"
-    # The last task fails the play, with the value the default token does not cover.
-    assert "A bad GEM, failing the play" in done.stdout
-    assert f"{bad}: line 3, column 3 (sample 's2'): '?' is neither a number nor the missing-value token 'NA'" in (
-        done.stdout
-    )

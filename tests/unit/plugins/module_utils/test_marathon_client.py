@@ -4,7 +4,6 @@ retries: the client's sleep is replaced by a recorder)."""
 from __future__ import annotations
 
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,12 +11,6 @@ from typing import Any
 
 import pytest
 import requests
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.marathon_double import MarathonApiDouble
-from tests.support import ensure_collection_link
-
-ensure_collection_link()
 from ansible_collections.cloudflock.htcondor.plugins.module_utils import marathon_appdef as ad
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_client import (
     MarathonClient,
@@ -26,6 +19,8 @@ from ansible_collections.cloudflock.htcondor.plugins.module_utils.marathon_clien
     MarathonUrlError,
     base_url_from,
 )
+
+from tests.marathon_double import MarathonApiDouble
 
 
 class Recorder:

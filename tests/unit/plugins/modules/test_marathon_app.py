@@ -9,20 +9,14 @@ run with the same options must send no write (idempotence), and a changed option
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.marathon_double import MarathonApiDouble
-from tests.marathon_double.seed import seed_app_options
-from tests.support import ensure_collection_link
-
-ensure_collection_link()
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.cloudflock.htcondor.plugins.modules import marathon_app
+
+from tests.marathon_double import MarathonApiDouble
+from tests.marathon_double.seed import seed_app_options
 
 FAST = {"poll_interval": 0.02, "retry_delay": 0.02, "wait_timeout": 30}
 
