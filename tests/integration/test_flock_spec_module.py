@@ -5,23 +5,18 @@ from __future__ import annotations
 import copy
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.marathon_double.seed import SEED_CONFIG
-
-BIN = Path(sys.executable).parent
+from tests.support.playbook import ansible_adhoc
 
 
 def run_module(config_file: Path) -> tuple[int, dict]:
-    done = subprocess.run(
-        [str(BIN / "ansible"), "localhost", "-m", "cloudflock.htcondor.flock_spec", "-a",
-         f"config_file={config_file}", "-o"],
-        capture_output=True, text=True, check=False,
+    done = ansible_adhoc(
+        "localhost", "-m", "cloudflock.htcondor.flock_spec", "-a", f"config_file={config_file}", "-o",
         env={**os.environ, "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"})
     output = done.stdout.split("=>", 1)[1] if "=>" in done.stdout else "{}"
-    return done.returncode, json.loads(output)
+    return done.rc, json.loads(output)
 
 
 def test_seed_json_file_is_read_as_it_is(tmp_path: Path) -> None:

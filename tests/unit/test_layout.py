@@ -133,3 +133,13 @@ def test_the_tests_that_use_plugin_code_still_do() -> None:
     unit = REPO / "tests" / "unit"
     assert [name for name in sorted(USE_PLUGIN_CODE)
             if not any(n.startswith(PLUGIN_PACKAGE + ".") for n in imported(unit / name))] == []
+
+
+def test_tests_run_ansible_playbook_and_ansible_only_through_the_support_package() -> None:
+    # tests/support/playbook.py runs them on ansible-runner; ansible-doc, ansible-galaxy and ansible-vault are
+    # other tools, run where they are used.
+    exempt = {REPO / "tests" / "support" / "playbook.py", Path(__file__).resolve()}  # the runner, this test
+    found = [f"{path.relative_to(REPO)}:{node.lineno}" for path in sources("tests", "images/kinc/tests")
+             if path not in exempt for node in ast.walk(ast.parse(path.read_text(), str(path)))
+             if isinstance(node, ast.Constant) and node.value in ("ansible-playbook", "ansible")]
+    assert found == [], f"run them with tests.support.playbook.ansible_playbook / ansible_adhoc: {found}"

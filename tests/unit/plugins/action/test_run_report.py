@@ -3,17 +3,14 @@ writes only what changed."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.run_report import REPORT
 
 from tests.support.kinc_run import make_run_dir, parse
-from tests.support.prerequisites import missing
+from tests.support.playbook import ansible_adhoc
 
 
 @pytest.fixture()
@@ -22,19 +19,14 @@ def run_dir(tmp_path: Path) -> Path:
 
 
 def test_the_action_runs_on_the_controller_whatever_the_targets_python(run_dir: Path) -> None:
-    ansible = Path(sys.executable).parent / "ansible"
-    if not ansible.exists():
-        missing(f"no ansible next to {sys.executable}")
-
     def run(*extra: str) -> dict:
         # The target's interpreter does not exist: a module would fail there, the action never needs it.
-        result = subprocess.run(
-            [str(ansible), "localhost", "-m", "cloudflock.htcondor.run_report", "-a",
-             f"run_dir={run_dir} top_edges=2", "-e", "ansible_python_interpreter=/nonexistent/python3", *extra],
-            capture_output=True, text=True, check=False,
+        result = ansible_adhoc(
+            "localhost", "-m", "cloudflock.htcondor.run_report", "-a", f"run_dir={run_dir} top_edges=2",
+            "-e", "ansible_python_interpreter=/nonexistent/python3", *extra,
             env={**os.environ, "ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"})
-        assert result.returncode == 0, result.stdout + result.stderr
-        return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        assert result.rc == 0, result.output
+        return result.report()["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
     assert run("--check")["changed"] is True and not (run_dir / REPORT).exists()
     written = run()
