@@ -64,7 +64,10 @@ def main() -> int:
                     summary = fed.summary(run)
                     ideal = summary["job_runtime_s"] / slots
                     goal = GOALS.get(seconds)
-                    print(f"{seconds:g} s jobs, run {attempt + 1}: pool_ready_s {summary['pool_ready_s']:.1f}  "
+                    # pool_ready_s is null once the pools are up (a run after the first creates none).
+                    ready = summary["pool_ready_s"]
+                    print(f"{seconds:g} s jobs, run {attempt + 1}: pool_ready_s "
+                          f"{'up' if ready is None else f'{ready:.1f}'}  "
                           f"makespan_s {summary['makespan_s']:.1f}  sum(job runtimes)/slots {ideal:.1f}  overhead "
                           f"ratio {summary['makespan_s'] / ideal:.2f}{f' (goal <= {goal})' if goal else ''}  "
                           f"{breakdown(summary)}  jobs_by_pool {summary['jobs_by_pool']}")

@@ -55,11 +55,13 @@ def pool_overhead_figures(text: str) -> Figures:
     jobs = re.search(r"; (\d+) jobs of", text)
     rows = []
     for seconds, attempt, ready, ratio, goal in re.findall(
-            r"^([\d.]+) s jobs, run (\d+): pool_ready_s ([\d.]+).*?overhead ratio ([\d.]+)(?: \(goal <= ([\d.]+)\))?",
+            r"^([\d.]+) s jobs, run (\d+): pool_ready_s ([\d.]+|up).*?"
+            r"overhead ratio ([\d.]+)(?: \(goal <= ([\d.]+)\))?",
             text, flags=re.M):
         what = f"{jobs.group(1) if jobs else '?'} x {seconds} s jobs, run {attempt}"
-        rows += [figure(f"pool_ready_s, {what}", _number(ready), "s"),
-                 figure(f"overhead ratio, {what}", _number(ratio), "", ("<=", _number(goal)) if goal else None)]
+        if ready != "up":  # the pools were already up for this run: no pool-ready time
+            rows.append(figure(f"pool_ready_s, {what}", _number(ready), "s"))
+        rows.append(figure(f"overhead ratio, {what}", _number(ratio), "", ("<=", _number(goal)) if goal else None))
     return rows
 
 
