@@ -65,7 +65,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
-# HTCondor's Python bindings (Debian's python3-htcondor in the submitter image): the job event log, the node
+# HTCondor's Python bindings (in the submitter image from Debian's condor package): the job event log, the node
 # status file's ClassAds and the schedd's and collectors' queries are read through them.
 import classad
 import htcondor
