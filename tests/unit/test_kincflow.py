@@ -1,4 +1,5 @@
-"""The submitter's workflow driver: the DAG it writes and how it reads DAGMan's node status file."""
+"""The submitter's workflow driver: the DAG it writes and how it reads DAGMan's node status file, the job event
+log and the queue, through HTCondor's Python bindings (the htcondor wheel of the test extra)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+
+# No HTCondor configuration on the test machine: the bindings' null configuration (no local schedd), without the
+# warning they give when they find none. Set before kincflow imports them.
+os.environ.setdefault("CONDOR_CONFIG", os.devnull)
+
+import classad  # noqa: E402
+import htcondor  # noqa: E402
 
 _PATH = Path(__file__).resolve().parents[2] / "images" / "submitter" / "workflow" / "kincflow.py"
 _EXTRACT_JOB = _PATH.parent / "extract-job"
@@ -74,9 +82,14 @@ def _tiny_run(kincflow, tmp_path: Path, **overrides: object) -> Path:
 def test_node_status_file_is_parsed_with_comments(kincflow) -> None:
     ads = kincflow._classads(NODE_STATUS)
     assert [ad["Type"] for ad in ads] == ["DagStatus", "NodeStatus", "NodeStatus", "StatusEnd"]
-    assert ads[0]["DagStatus"] == "6"
-    assert ads[1]["Node"] == "import" and ads[1]["NodeStatus"] == "6"
+    assert ads[0]["DagStatus"] == 6 and ads[0]["DagFiles"] == ["run.dag"]
+    assert ads[1]["Node"] == "import" and ads[1]["NodeStatus"] == 6
     assert ads[2]["StatusDetails"] == "Had an ancestor node fail"
+
+
+def test_a_node_status_file_cut_short_gives_the_whole_ads_before_the_cut(kincflow) -> None:
+    cut = NODE_STATUS.index('  Node = "chunk0"')
+    assert [ad["Type"] for ad in kincflow._classads(NODE_STATUS[:cut])] == ["DagStatus", "NodeStatus"]
 
 
 def test_failed_run_reports_the_node_and_its_error(kincflow, tmp_path: Path) -> None:
@@ -193,15 +206,40 @@ def test_summary_lists_the_plots_the_run_drew(kincflow, tmp_path: Path) -> None:
     assert summary["edges"] == 1 and summary["threshold"] == 0.831002
 
 
-def _fake_condor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, queue_status: str) -> Path:
-    """condor_q answering queue_status for any job, condor_submit_dag recording its arguments."""
+def _submit_event(cluster: int, node: str | None = None) -> str:
+    """A submit event as the schedd writes it to a job's log (DAGMan's node jobs carry their node's name)."""
+    notes = f"    DAG Node: {node}\n" if node else ""
+    return (f"000 ({cluster:03d}.000.000) 2026-11-25 08:57:30 Job submitted from host: "
+            f"<10.0.0.2:9618?addrs=10.0.0.2-9618&alias=submitter&noUDP&sock=schedd_31_7f1c>\n{notes}...\n")
+
+
+class _Schedd:
+    """The submitter's schedd as htcondor.Schedd answers a query: the queued job ads (real ClassAds) that the
+    query's constraint matches, with the projected attributes."""
+
+    jobs: list[classad.ClassAd] = []
+
+    def query(self, constraint: str = "true", projection: list[str] = ()) -> list[classad.ClassAd]:
+        matching = [job for job in self.jobs if classad.ExprTree(constraint).eval(job) is True]
+        return [classad.ClassAd({key: job[key] for key in projection if key in job}) for job in matching]
+
+
+def _fake_schedd(monkeypatch: pytest.MonkeyPatch, *jobs: dict) -> type[_Schedd]:
+    schedd = type("Schedd", (_Schedd,), {"jobs": [classad.ClassAd(job) for job in jobs]})
+    monkeypatch.setattr(htcondor, "Schedd", schedd)
+    return schedd
+
+
+def _fake_condor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *jobs: dict, stdout: str = "") -> Path:
+    """A schedd queueing jobs; condor_submit_dag recording its arguments and, as condor_submit does, logging the
+    DAGMan job's submit event (cluster 77) in DAGMan's own job log; it prints stdout."""
+    _fake_schedd(monkeypatch, *jobs)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "condor_q").write_text(f"#!/bin/sh\nprintf '{queue_status}'\n")
     (bin_dir / "condor_submit_dag").write_text(
-        "#!/bin/sh\necho \"$@\" > submit-dag-args\necho '1 job(s) submitted to cluster 77.'\n")
-    for tool in bin_dir.iterdir():
-        tool.chmod(0o755)
+        "#!/bin/sh\necho \"$@\" > submit-dag-args\n"
+        f"cat >> run.dag.dagman.log <<'EOF'\n{_submit_event(77)}EOF\nprintf '{stdout}'\n")
+    (bin_dir / "condor_submit_dag").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     return bin_dir
 
@@ -212,11 +250,21 @@ def _with_dagman_cluster(run: Path, cluster: int) -> None:
     (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": cluster}))
 
 
+# The stopped DAGMan job's own log: submitted, run, and gone (condor_rm, or its DAG failed).
+DAGMAN_12_LOG = _submit_event(12) + """001 (012.000.000) 2026-11-25 08:57:31 Job executing on host: <10.0.0.2:9618>
+...
+009 (012.000.000) 2026-11-25 09:01:02 Job was aborted.
+\tvia condor_rm (by user condor_pool)
+...
+"""
+
+
 def test_resume_resubmits_a_stopped_run_from_its_rescue_dag(kincflow, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_condor(tmp_path, monkeypatch, "")
+    _fake_condor(tmp_path, monkeypatch)
     run = kincflow.build_run(options(mode="test", chunks=2))
     _with_dagman_cluster(run, 12)
+    (run / "run.dag.dagman.log").write_text(DAGMAN_12_LOG)
     (run / "run.dag.rescue001").write_text("DONE chunk0\n")
     result = kincflow.resume(run.name)
     assert result == {"run_id": run.name, "dagman_cluster": 77, "rescue": "run.dag.rescue001"}
@@ -226,8 +274,25 @@ def test_resume_resubmits_a_stopped_run_from_its_rescue_dag(kincflow, tmp_path: 
     assert saved["dagman_cluster"] == 77 and saved["resumed"][0]["previous_cluster"] == 12
 
 
+def test_submit_records_the_dagman_cluster_from_its_submit_event(kincflow, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_condor(tmp_path, monkeypatch, stdout="Submitting job(s).\\n1 job(s) submitted to cluster 78.\\n")
+    result = kincflow.submit(options(mode="test", chunks=2))
+    # The submit event in DAGMan's log says 77; the printed line is read only when the log has no new event.
+    assert result["dagman_cluster"] == 77
+    run = Path(result["run_dir"])
+    assert json.loads((run / "run.json").read_text())["dagman_cluster"] == 77
+    assert (run / "submit-dag-args").read_text().split() == ["-batch-name", run.name, "-MaxIdle", "1000", "run.dag"]
+
+
+def test_submit_falls_back_to_the_printed_cluster(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = _fake_condor(tmp_path, monkeypatch)
+    (bin_dir / "condor_submit_dag").write_text("#!/bin/sh\necho '1 job(s) submitted to cluster 78.'\n")
+    assert kincflow.submit(options(mode="test", chunks=2))["dagman_cluster"] == 78
+
+
 def test_resume_leaves_a_queued_dagman_job_alone(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_condor(tmp_path, monkeypatch, "2\\n")
+    _fake_condor(tmp_path, monkeypatch, {"ClusterId": 12, "JobStatus": 2, "JobUniverse": 7})
     run = kincflow.build_run(options(mode="test", chunks=2))
     _with_dagman_cluster(run, 12)
     with pytest.raises(kincflow.FlowError, match="DAGMan job 12 .* still queued \\(running\\)"):
@@ -235,31 +300,56 @@ def test_resume_leaves_a_queued_dagman_job_alone(kincflow, tmp_path: Path, monke
     assert not (run / "submit-dag-args").exists()
 
 
-RUN_LOG = """000 (003.000.000) 2026-11-25 08:57:32 Job submitted from host: <10.0.0.2:9618?alias=submitter>
-    DAG Node: chunk0
-...
-001 (003.000.000) 2026-11-25 08:57:34 Job executing on host: <10.0.0.3:9618?addrs=10.0.0.3-9618&alias=executor1&noUDP>
-...
-022 (003.000.000) 2026-11-25 08:57:40 Job disconnected, attempting to reconnect
+# A job event log as HTCondor 23 writes it for two DAG nodes: chunk0's first executor vanishes (disconnect,
+# failed reconnect after the lease) and its job runs again on executor2; chunk1 runs once. Transfer events (040)
+# are among them, as the shadow logs them.
+_TERMINATED = "\n".join([
+    "005 ({job}) 2026-11-25 08:58:30 Job terminated.",
+    "\t(1) Normal termination (return value 0)",
+    "\t\tUsr 0 00:00:01, Sys 0 00:00:00  -  Run Remote Usage",
+    "\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Run Local Usage",
+    "\t\tUsr 0 00:00:01, Sys 0 00:00:00  -  Total Remote Usage",
+    "\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Total Local Usage",
+    "\t120  -  Run Bytes Sent By Job",
+    "\t2048  -  Run Bytes Received By Job",
+    "\t120  -  Total Bytes Sent By Job",
+    "\t2048  -  Total Bytes Received By Job",
+    "\tPartitionable Resources :    Usage  Request Allocated ",
+    "\t   Cpus                 :                 1         1 ",
+    "\t   Disk (KB)            :       40   100000    100000 ",
+    "\t   Memory (MB)          :        3      512       512 ",
+    "\tJob terminated of its own accord at 2026-11-25T08:58:30Z with exit-code 0.",
+    "...",
+    "",
+])
+
+
+def _executing(job: str, pool: str, address: str) -> str:
+    return (f"001 ({job}) 2026-11-25 08:57:34 Job executing on host: "
+            f"<{address}:9618?addrs={address}-9618&alias={pool}&noUDP&sock=startd_40_91a2>\n"
+            f"\tSlotName: slot1_1@{pool}\n\tCondorScratchDir = \"/var/lib/condor/execute/dir_57\"\n"
+            "\tCpus = 1\n\tDisk = 100000\n\tMemory = 512\n...\n")
+
+
+RUN_LOG = (_submit_event(3, "chunk0")
+           + "040 (003.000.000) 2026-11-25 08:57:33 Started transferring input files\n"
+           "\tTransferring to host: <10.0.0.3:9618?addrs=10.0.0.3-9618&alias=executor1&noUDP&sock=slot1_1_40_91a2>\n"
+           "...\n"
+           + _executing("003.000.000", "executor1", "10.0.0.3")
+           + """022 (003.000.000) 2026-11-25 08:57:40 Job disconnected, attempting to reconnect
     Socket between submit and execute hosts closed unexpectedly
+    Trying to reconnect to slot1_1@executor1 <10.0.0.3:9618?addrs=10.0.0.3-9618&alias=executor1&sock=startd_40_91a2>
 ...
 024 (003.000.000) 2026-11-25 08:58:10 Job reconnection failed
     Job disconnected too long: JobLeaseDuration (20 seconds) expired
-...
-001 (003.000.000) 2026-11-25 08:58:20 Job executing on host: <10.0.0.4:9618?addrs=10.0.0.4-9618&alias=executor2&noUDP>
-...
-005 (003.000.000) 2026-11-25 08:58:30 Job terminated.
-	(1) Normal termination (return value 0)
-...
-000 (004.000.000) 2026-11-25 08:57:32 Job submitted from host: <10.0.0.2:9618?alias=submitter>
-    DAG Node: chunk1
-...
-001 (004.000.000) 2026-11-25 08:57:34 Job executing on host: <10.0.0.4:9618?addrs=10.0.0.4-9618&alias=executor2&noUDP>
-...
-005 (004.000.000) 2026-11-25 08:57:50 Job terminated.
-	(1) Normal termination (return value 0)
+    Can not reconnect to slot1_1@executor1, rescheduling job
 ...
 """
+           + _executing("003.000.000", "executor2", "10.0.0.4")
+           + _TERMINATED.format(job="003.000.000")
+           + _submit_event(4, "chunk1")
+           + _executing("004.000.000", "executor2", "10.0.0.4")
+           + _TERMINATED.format(job="004.000.000"))
 
 
 def test_job_history_counts_restarts_per_node(kincflow, tmp_path: Path) -> None:
@@ -293,30 +383,70 @@ def test_job_delay_reaches_the_chunk_jobs_environment(kincflow, tmp_path: Path) 
 def test_an_attempt_lost_before_its_execute_event_counts_as_a_start(kincflow, tmp_path: Path) -> None:
     run = kincflow.build_run(options(mode="test", chunks=1))
     events = RUN_LOG.split("...\n")
+    assert events[2].startswith("001 (003.000.000)")
     # chunk0 without its first execute event: killed while its input was still being transferred.
-    (run / "run.log").write_text("...\n".join(events[:1] + events[2:]))
-    assert kincflow.job_history(run)["chunk0"]["started"] == 2
+    (run / "run.log").write_text("...\n".join(events[:2] + events[3:]))
+    history = kincflow.job_history(run)["chunk0"]
+    assert history["started"] == 2 and history["executed"] == 1 and history["hosts"] == ["executor2"]
+
+
+def test_a_reconnect_is_no_new_start_and_the_event_being_written_waits(kincflow, tmp_path: Path) -> None:
+    run = kincflow.build_run(options(mode="test", chunks=1))
+    reconnected = """023 (003.000.000) 2026-11-25 08:57:45 Job reconnected to slot1_1@executor1
+    startd address: <10.0.0.3:9618?addrs=10.0.0.3-9618&alias=executor1&noUDP&sock=startd_40_91a2>
+    starter address: <10.0.0.3:9618?addrs=10.0.0.3-9618&alias=executor1&noUDP&sock=starter_60_2b3c_7>
+...
+"""
+    events = RUN_LOG.split("...\n")
+    # chunk0 reconnects after its disconnect (a submitter restart within the lease) and finishes there; the log
+    # ends in an event DAGMan's schedd is still writing.
+    log = "...\n".join(events[:4]) + "...\n" + reconnected + _TERMINATED.format(job="003.000.000")
+    (run / "run.log").write_text(log + _executing("003.000.000", "executor2", "10.0.0.4")[:90])
+    history = kincflow.job_history(run)["chunk0"]
+    assert history["started"] == 1 and history["executed"] == 1 and history["hosts"] == ["executor1"]
+    assert (history["disconnected"], history["reconnected"], history["terminated"]) == (1, 1, 1)
 
 
 def test_run_is_done_only_after_dagman_has_left_the_queue(kincflow, monkeypatch: pytest.MonkeyPatch) -> None:
-    import subprocess
-
     run = kincflow.build_run(options(mode="test", chunks=1))
     record = json.loads((run / "run.json").read_text())
     record["dagman_cluster"] = 42
     (run / "run.json").write_text(json.dumps(record))
     (run / "chunk-0.meta.json").write_text('{"chunk": 0, "pool": "executor1", "exit_code": 0, "start": 1, "end": 2}')
     kincflow.summarize(run.name)
-    in_queue = {"dagman": "42\n"}
-
-    def fake_run(argv, **_kwargs):
-        stdout = in_queue["dagman"] if argv[:2] == ["condor_q", "42"] else ""
-        return subprocess.CompletedProcess(argv, 0, stdout=stdout, stderr="")
-
-    monkeypatch.setattr(kincflow.subprocess, "run", fake_run)
-    assert kincflow.status(run.name)["state"] == "running"
-    in_queue["dagman"] = ""
+    schedd = _fake_schedd(monkeypatch, {"ClusterId": 42, "JobStatus": 2, "JobUniverse": 7})
+    status = kincflow.status(run.name)
+    # DAGMan's own job is no job of its DAG (it has no DAGManJobId): none idle or running.
+    assert status["state"] == "running" and (status["jobs_idle"], status["jobs_running"]) == (0, 0)
+    schedd.jobs = []
     assert kincflow.status(run.name)["state"] == "done"
+
+
+def test_status_counts_the_queued_jobs_of_the_dag_by_pool(kincflow, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = kincflow.build_run(options(mode="test", chunks=3))
+    _with_dagman_cluster(run, 42)
+    _fake_schedd(monkeypatch, {"ClusterId": 42, "JobStatus": 2, "JobUniverse": 7},
+                 {"ClusterId": 43, "DAGManJobId": 42, "JobStatus": 2, "DAGNodeName": "chunk0",
+                  "MachineAttrCLOUDFLOCK_POOL0": "executor1", "RemoteHost": "slot1_1@executor1"},
+                 {"ClusterId": 44, "DAGManJobId": 42, "JobStatus": 2, "DAGNodeName": "chunk1",
+                  "RemoteHost": "slot1_1@executor2"},
+                 {"ClusterId": 45, "DAGManJobId": 42, "JobStatus": 1, "DAGNodeName": "chunk2"},
+                 {"ClusterId": 46, "DAGManJobId": 41, "JobStatus": 2, "DAGNodeName": "chunk0",
+                  "MachineAttrCLOUDFLOCK_POOL0": "executor1"})
+    status = kincflow.status(run.name)
+    assert status["state"] == "running" and (status["jobs_idle"], status["jobs_running"]) == (1, 2)
+    # The pool a job matched (its machine's CLOUDFLOCK_POOL), else the host it runs on.
+    assert status["running_by_pool"] == {"executor1": 1, "executor2": 1}
+
+
+def test_a_schedd_that_does_not_answer_leaves_a_run_as_it_is(kincflow, tmp_path: Path) -> None:
+    # No schedd here (the bindings find none in the null configuration): the DAGMan job may still be queued.
+    run = kincflow.build_run(options(mode="test", chunks=2))
+    _with_dagman_cluster(run, 12)
+    assert kincflow.attach(run.name) == {"run_id": run.name, "action": "running", "dagman_cluster": 12}
+    with pytest.raises(kincflow.FlowError, match="condor_q 12 failed: .+"):
+        kincflow.resume(run.name)
+    assert kincflow.status(run.name)["jobs_running"] == 0
 
 
 def test_a_run_records_its_gem_digest_shape_and_settings(kincflow, tmp_path: Path) -> None:
@@ -339,7 +469,7 @@ def test_a_run_records_its_gem_digest_shape_and_settings(kincflow, tmp_path: Pat
 
 
 def test_attach_says_done_for_a_finished_run(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_condor(tmp_path, monkeypatch, "")
+    _fake_condor(tmp_path, monkeypatch)
     run = kincflow.build_run(options(mode="test", chunks=2))
     (run / "summary.json").write_text("{}")
     assert kincflow.attach(run.name) == {"run_id": run.name, "action": "done"}
@@ -347,7 +477,7 @@ def test_attach_says_done_for_a_finished_run(kincflow, tmp_path: Path, monkeypat
 
 
 def test_attach_waits_for_a_queued_dagman_job(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_condor(tmp_path, monkeypatch, "12\\n")
+    _fake_condor(tmp_path, monkeypatch, {"ClusterId": 12, "JobStatus": 1, "JobUniverse": 7})
     run = kincflow.build_run(options(mode="test", chunks=2))
     _with_dagman_cluster(run, 12)
     assert kincflow.attach(run.name) == {"run_id": run.name, "action": "running", "dagman_cluster": 12}
@@ -355,7 +485,8 @@ def test_attach_waits_for_a_queued_dagman_job(kincflow, tmp_path: Path, monkeypa
 
 
 def test_attach_resumes_a_stopped_run(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_condor(tmp_path, monkeypatch, "")
+    # Another run's DAGMan job is queued: not this run's.
+    _fake_condor(tmp_path, monkeypatch, {"ClusterId": 13, "JobStatus": 2, "JobUniverse": 7})
     run = kincflow.build_run(options(mode="test", chunks=2))
     _with_dagman_cluster(run, 12)
     (run / "run.dag.rescue001").write_text("DONE chunk0\n")
@@ -381,15 +512,27 @@ def test_runs_are_listed_newest_first(kincflow, tmp_path: Path) -> None:
     assert listed[1]["done"] is True and listed[0]["done"] is False
 
 
-def test_pools_names_the_visible_and_the_missing(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    # Only the central manager at 10.0.0.3 answers with a startd.
-    (bin_dir / "condor_status").write_text(
-        '#!/bin/sh\n[ "$2" = 10.0.0.3 ] && echo slot1@executor1 && exit 0\necho "no collector" >&2; exit 1\n')
-    (bin_dir / "condor_status").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    result = kincflow.visible_pools(["executor1=10.0.0.3", "executor2=10.0.0.4"])
+def test_pools_names_the_visible_and_the_missing(kincflow, monkeypatch: pytest.MonkeyPatch) -> None:
+    collector = htcondor.Collector
+    asked = []
+
+    class Collector:
+        """The central manager at 10.0.0.3 answers with a startd; any other address goes to the bindings'
+        own collector client."""
+
+        def __init__(self, pool: str) -> None:
+            self.pool = pool
+
+        def query(self, ad_type, constraint: str = "", projection: list[str] = ()) -> list[classad.ClassAd]:
+            asked.append((self.pool, ad_type, list(projection)))
+            if self.pool == "10.0.0.3":
+                return [classad.ClassAd({"Name": "slot1@executor1"})]
+            return collector(self.pool).query(ad_type, constraint, projection)
+
+    monkeypatch.setattr(htcondor, "Collector", Collector)
+    # Nothing listens on 127.0.0.1:1: the query fails at once, as for a pool that is not up yet.
+    result = kincflow.visible_pools(["executor1=10.0.0.3", "executor2=127.0.0.1:1"])
+    assert asked[0] == ("10.0.0.3", htcondor.AdTypes.Startd, ["Name"]) and asked[1][0] == "127.0.0.1:1"
     assert result["state"] == "running"
     assert result["visible"] == ["executor1"] and result["missing"] == ["executor2"]
     assert result["progress"] == "executor pools visible 1/2: executor1; waiting for executor2"
@@ -398,7 +541,7 @@ def test_pools_names_the_visible_and_the_missing(kincflow, tmp_path: Path, monke
 
 def test_a_resumed_run_ignores_the_stopped_dagmans_node_status(kincflow, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_condor(tmp_path, monkeypatch, "")
+    _fake_condor(tmp_path, monkeypatch)
     run = _tiny_run(kincflow, tmp_path)
     (run / "run.dag.status").write_text(NODE_STATUS)  # the removed DAGMan's last word: nodes failed
     assert kincflow.status(run.name)["state"] == "failed"
@@ -450,7 +593,7 @@ def test_the_failed_node_is_the_one_that_failed_not_a_futile_one(kincflow, tmp_p
 
 def test_rethreshold_keeps_the_similarity_and_runs_extract_with_the_threshold(kincflow, tmp_path: Path,
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_condor(tmp_path, monkeypatch, "")
+    _fake_condor(tmp_path, monkeypatch)
     run = _rmt_failed_run(kincflow, tmp_path)
     with pytest.raises(kincflow.FlowError, match="no merged similarity \\(network.cmx, network.ccm missing\\)"):
         kincflow.rethreshold(run.name, 0.85)
@@ -472,7 +615,7 @@ def test_rethreshold_keeps_the_similarity_and_runs_extract_with_the_threshold(ki
 
 
 def test_rethreshold_leaves_a_running_dag_alone(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_condor(tmp_path, monkeypatch, "5\\n")
+    _fake_condor(tmp_path, monkeypatch, {"ClusterId": 5, "JobStatus": 2, "JobUniverse": 7})
     run = _rmt_failed_run(kincflow, tmp_path)
     _with_dagman_cluster(run, 5)
     with pytest.raises(kincflow.FlowError, match="still running \\(DAGMan job 5\\)"):

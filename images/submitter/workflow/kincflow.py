@@ -63,6 +63,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs
+
+# HTCondor's Python bindings (in the submitter image from Debian's condor package): the job event log, the node
+# status file's ClassAds and the schedd's and collectors' queries are read through them.
+import classad
+import htcondor
 
 WORKFLOW = Path(__file__).resolve().parent
 
@@ -332,16 +338,55 @@ def _gmm_nodes(nodes: list[str], parents: str, options: argparse.Namespace, cond
     return nodes, parents
 
 
-def submit(options: argparse.Namespace) -> dict:
-    run = build_run(options)
+# DAGMan's own job log, which condor_submit_dag's submit description names (<dag file>.dagman.log).
+DAGMAN_LOG = "run.dag.dagman.log"
+
+
+def _submit_dag(run: Path, *flags: str) -> int | None:
+    """Submit the run's DAG; the cluster of its DAGMan job.
+
+    The CLI stays: condor_submit_dag writes the DAGMan job's submit description from its options (-update_submit
+    included) and DAGMan's configuration, with the run directory as the job's working directory; the bindings'
+    Submit.from_dag would have to reproduce that. The cluster is read from the submit event the submission adds
+    to DAGMan's own job log; the line condor_submit_dag prints, "N job(s) submitted to cluster C.", is the fallback."""
+    before = _submit_events(run / DAGMAN_LOG)
     result = subprocess.run(
-        ["condor_submit_dag", "-batch-name", run.name, "-MaxIdle", "1000", "run.dag"],
+        ["condor_submit_dag", *flags, "-batch-name", run.name, "-MaxIdle", "1000", "run.dag"],
         cwd=run, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise FlowError(f"condor_submit_dag failed in {run}: {result.stderr.strip() or result.stdout.strip()}")
+    after = _submit_events(run / DAGMAN_LOG)
+    if len(after) > len(before):
+        return after[-1]
     match = re.search(r"submitted to cluster (\d+)", result.stdout)
+    return int(match.group(1)) if match else None
+
+
+def _submit_events(log: Path) -> list[int]:
+    """The clusters of the submit events in a job event log, in order."""
+    return [event.cluster for event in _events(log) if event.type == htcondor.JobEventType.SUBMIT]
+
+
+def _events(log: Path) -> list:
+    """The complete events of a job event log (none when it does not exist). An event still being written is
+    left for the next read; the log's readable events before a malformed one are kept."""
+    if not log.exists():
+        return []
+    events = []
+    with htcondor.JobEventLog(str(log)) as reader:
+        try:
+            for event in reader.events(stop_after=0):
+                events.append(event)
+        except htcondor.HTCondorIOError:
+            pass
+    return events
+
+
+def submit(options: argparse.Namespace) -> dict:
+    run = build_run(options)
+    cluster = _submit_dag(run)
     record = json.loads((run / "run.json").read_text())
-    record["dagman_cluster"] = int(match.group(1)) if match else None
+    record["dagman_cluster"] = cluster
     _write(run / "run.json", json.dumps(record, indent=2) + "\n")
     return {"run_id": run.name, "run_dir": str(run), "dagman_cluster": record["dagman_cluster"]}
 
@@ -356,22 +401,17 @@ def resume(run_id: str) -> dict:
         raise FlowError(f"run {run_id!r} is done (summary.json exists): nothing to resume")
     cluster = record.get("dagman_cluster")
     if cluster is not None:
-        queued = subprocess.run(["condor_q", str(cluster), "-af", "JobStatus"],
-                                capture_output=True, text=True, check=False)
-        if queued.returncode != 0:
-            raise FlowError(f"condor_q {cluster} failed: {queued.stderr.strip() or queued.stdout.strip()}")
-        if queued.stdout.strip():
-            state = JOB_STATES.get(int(queued.stdout.split()[0]), queued.stdout.strip())
+        try:
+            queued = _schedd_jobs(f"ClusterId == {int(cluster)}", ["JobStatus"])
+        except htcondor.HTCondorException as error:
+            raise FlowError(f"condor_q {cluster} failed: {error}") from error
+        if queued:
+            status = queued[0].get("JobStatus")
+            state = JOB_STATES.get(status, str(status))
             raise FlowError(f"DAGMan job {cluster} of run {run_id!r} is still queued ({state}): it resumes by "
                             f"itself; condor_rm {cluster} first to restart it from its rescue DAG")
     rescues = sorted(path.name for path in run.glob("run.dag.rescue[0-9][0-9][0-9]"))
-    result = subprocess.run(
-        ["condor_submit_dag", "-update_submit", "-batch-name", run.name, "-MaxIdle", "1000", "run.dag"],
-        cwd=run, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise FlowError(f"condor_submit_dag failed in {run}: {result.stderr.strip() or result.stdout.strip()}")
-    match = re.search(r"submitted to cluster (\d+)", result.stdout)
-    record["dagman_cluster"] = int(match.group(1)) if match else None
+    record["dagman_cluster"] = _submit_dag(run, "-update_submit")
     record.setdefault("resumed", []).append(
         {"at": time.time(), "previous_cluster": cluster, "rescue": rescues[-1] if rescues else None})
     _write(run / "run.json", json.dumps(record, indent=2) + "\n")
@@ -445,24 +485,23 @@ def visible_pools(targets: list[str]) -> dict:
     visible, missing = [], []
     for target in targets:
         name, _, address = target.partition("=")
-        result = subprocess.run(["condor_status", "-pool", address or name, "-startd", "-af", "Name"],
-                                capture_output=True, text=True, check=False, timeout=60)
-        (visible if result.returncode == 0 and result.stdout.strip() else missing).append(name)
+        # As condor_status -pool ADDRESS -startd: the address is a host, host:port or <ip:port>; a pool that does
+        # not answer (within QUERY_TIMEOUT) is missing.
+        try:
+            startds = htcondor.Collector(address or name).query(htcondor.AdTypes.Startd, projection=["Name"])
+        except htcondor.HTCondorException:
+            startds = []
+        (visible if startds else missing).append(name)
     progress = (f"executor pools visible {len(visible)}/{len(targets)}: {', '.join(visible) or 'none'}"
                 + (f"; waiting for {', '.join(missing)}" if missing else ""))
     return {"state": "done" if not missing else "running", "visible": visible, "missing": missing,
             "progress": progress}
 
 
-def _classads(text: str) -> list[dict[str, str]]:
-    """Parse the ClassAd blocks of a NODE_STATUS_FILE: [ Key = value; ... ]."""
-    ads = []
-    for block in re.findall(r"\[(.*?)\]", text, flags=re.S):
-        ad = {}
-        for key, value in re.findall(r"^\s*(\w+)\s*=\s*(.*?);\s*(?:/\*.*\*/)?\s*$", block, flags=re.M):
-            ad[key] = value.strip().strip('"')
-        ads.append(ad)
-    return ads
+def _classads(text: str) -> list[classad.ClassAd]:
+    """The ClassAds of a NODE_STATUS_FILE, which DAGMan writes in the new ClassAd syntax ([ Key = value; ... ],
+    /* comments */); the values are typed (NodeStatus an int, Node a str). An ad cut short ends the list."""
+    return list(classad.parseAds(text, classad.Parser.New))
 
 
 def _chunk_records(run: Path) -> list[dict]:
@@ -475,24 +514,43 @@ def _chunk_records(run: Path) -> list[dict]:
     return records
 
 
-def _queue(dagman_cluster: int | None) -> list[dict]:
+def _schedd_jobs(constraint: str, projection: list[str]) -> list[classad.ClassAd]:
+    """The local schedd's jobs matching constraint, as condor_q -constraint (every job in the submitter's queue
+    is the workflow user's); raises htcondor.HTCondorException when the schedd does not answer."""
+    return htcondor.Schedd().query(constraint=constraint, projection=projection)
+
+
+def _queue(dagman_cluster: int | None) -> list[classad.ClassAd]:
+    """The queued jobs of the run's DAG (none when the schedd does not answer)."""
     if dagman_cluster is None:
         return []
-    result = subprocess.run(
-        ["condor_q", "-constraint", f"DAGManJobId == {dagman_cluster}", "-json",
-         "-attributes", "ClusterId,JobStatus,DAGNodeName,MachineAttrCLOUDFLOCK_POOL0,RemoteHost"],
-        capture_output=True, text=True, check=False)
-    if result.returncode != 0 or not result.stdout.strip():
+    try:
+        return _schedd_jobs(f"DAGManJobId == {int(dagman_cluster)}",
+                            ["ClusterId", "JobStatus", "DAGNodeName", "MachineAttrCLOUDFLOCK_POOL0", "RemoteHost"])
+    except htcondor.HTCondorException:
         return []
-    return json.loads(result.stdout)
 
 
-# Job event log codes this driver counts (HTCondor's ULogEventNumber).
-EVENTS = {"000": "submitted", "001": "executed", "004": "evicted", "005": "terminated", "007": "shadow_exceptions",
-          "009": "aborted", "012": "held", "013": "released", "022": "disconnected", "023": "reconnected",
-          "024": "reconnect_failed"}
-_EVENT = re.compile(r"^(\d{3}) \((\d+)\.(\d+)\.\d+\) (.*)$")
-_ALIAS = re.compile(r"alias=([^&>]+)")
+# The job events this driver counts, by the name each count has in job_history.
+_TYPES = htcondor.JobEventType
+EVENTS = {_TYPES.SUBMIT: "submitted", _TYPES.EXECUTE: "executed", _TYPES.JOB_EVICTED: "evicted",
+          _TYPES.JOB_TERMINATED: "terminated", _TYPES.SHADOW_EXCEPTION: "shadow_exceptions",
+          _TYPES.JOB_ABORTED: "aborted", _TYPES.JOB_HELD: "held", _TYPES.JOB_RELEASED: "released",
+          _TYPES.JOB_DISCONNECTED: "disconnected", _TYPES.JOB_RECONNECTED: "reconnected",
+          _TYPES.JOB_RECONNECT_FAILED: "reconnect_failed"}
+# Events that open an attempt (the job was placed), and those that close it.
+_ATTEMPT_OPENS = (_TYPES.EXECUTE, _TYPES.JOB_DISCONNECTED)
+_ATTEMPT_CLOSES = (_TYPES.JOB_EVICTED, _TYPES.JOB_TERMINATED, _TYPES.SHADOW_EXCEPTION, _TYPES.JOB_ABORTED,
+                   _TYPES.JOB_RECONNECT_FAILED)
+# DAGMan's note in its node jobs' submit events: "DAG Node: NAME".
+_DAG_NODE_NOTE = "DAG Node:"
+
+
+def _host_alias(address: str) -> str:
+    """The host an execute event names: the alias in its sinful string (<ip:port?addrs=...&alias=NAME&...>),
+    else the address as written."""
+    query = address.strip().strip("<>").partition("?")[2]
+    return parse_qs(query).get("alias", [address])[0]
 
 
 def job_history(run: Path) -> dict[str, dict]:
@@ -505,56 +563,35 @@ def job_history(run: Path) -> dict[str, dict]:
     attempts: an attempt lost before its execute event was logged (killed in input transfer; its disconnect
     event shows it had been placed) counts too, so `started` above 1 means the node's work was placed more
     than once."""
-    log = run / "run.log"
-    if not log.exists():
-        return {}
     nodes: dict[str, dict] = {}
     cluster_node: dict[str, str] = {}
     attempt_open: dict[str, bool] = {}
-    event: tuple[str, str, str] | None = None
-    body: list[str] = []
-
-    def close() -> None:
-        if event is None:
-            return
-        code, job_id, text = event
-        if code == "000":
-            node = next((line.split(":", 1)[1].strip() for line in body if line.strip().startswith("DAG Node:")),
+    for event in _events(run / "run.log"):
+        if event.type not in EVENTS:
+            continue
+        job_id = f"{event.cluster}.{event.proc}"
+        if event.type == _TYPES.SUBMIT:
+            notes = [str(event.get(key, "")) for key in ("LogNotes", "UserNotes")]
+            node = next((note[len(_DAG_NODE_NOTE):].strip() for note in notes if note.startswith(_DAG_NODE_NOTE)),
                         None)
             if node is None:
-                return
+                continue
             cluster_node[job_id] = node
             entry = nodes.setdefault(node, {"jobs": [], "hosts": [], "started": 0,
                                             **{name: 0 for name in EVENTS.values()}})
             entry["jobs"].append(job_id)
         node = cluster_node.get(job_id)
         if node is None:
-            return
+            continue
         entry = nodes[node]
-        entry[EVENTS[code]] += 1
-        if code in ("001", "022") and not attempt_open.get(job_id):
+        entry[EVENTS[event.type]] += 1
+        if event.type in _ATTEMPT_OPENS and not attempt_open.get(job_id):
             attempt_open[job_id] = True
             entry["started"] += 1
-        elif code in ("004", "005", "007", "009", "024"):
+        elif event.type in _ATTEMPT_CLOSES:
             attempt_open[job_id] = False
-        if code == "001":
-            alias = _ALIAS.search(text)
-            entry["hosts"].append(alias.group(1) if alias else text.rsplit(":", 1)[-1].strip())
-
-    with log.open(encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            line = line.rstrip("\n")
-            if line == "...":
-                close()
-                event, body = None, []
-                continue
-            match = _EVENT.match(line)
-            if match and event is None:
-                code, cluster, proc, text = match.groups()
-                event = (code, f"{int(cluster)}.{int(proc)}", text) if code in EVENTS else None
-                body = []
-            elif event is not None:
-                body.append(line)
+        if event.type == _TYPES.EXECUTE:
+            entry["hosts"].append(_host_alias(str(event.get("ExecuteHost", ""))))
     return nodes
 
 
@@ -562,9 +599,10 @@ def _dagman_queued(dagman_cluster: int | None) -> bool:
     """Whether the run's DAGMan job is still in the queue (it writes its last lines as it leaves)."""
     if dagman_cluster is None:
         return False
-    result = subprocess.run(["condor_q", str(dagman_cluster), "-af", "ClusterId"],
-                            capture_output=True, text=True, check=False)
-    return result.returncode != 0 or bool(result.stdout.strip())
+    try:
+        return bool(_schedd_jobs(f"ClusterId == {int(dagman_cluster)}", ["ClusterId"]))
+    except htcondor.HTCondorException:
+        return True  # the schedd does not answer: the job may still be queued
 
 
 def _tail(path: Path, lines: int = 20) -> str:
