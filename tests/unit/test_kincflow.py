@@ -230,15 +230,15 @@ def _fake_schedd(monkeypatch: pytest.MonkeyPatch, *jobs: dict) -> type[_Schedd]:
     return schedd
 
 
-def _fake_condor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *jobs: dict, stdout: str = "") -> Path:
-    """A schedd queueing jobs; condor_submit_dag recording its arguments and, as condor_submit does, logging the
-    DAGMan job's submit event (cluster 77) in DAGMan's own job log; it prints stdout."""
+def _fake_condor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *jobs: dict,
+                 stdout: str = "Submitting job(s).\\n1 job(s) submitted to cluster 77.\\n") -> Path:
+    """A schedd queueing jobs; condor_submit_dag recording its arguments and printing stdout (by default what
+    HTCondor 23's prints for a DAGMan job put in cluster 77)."""
     _fake_schedd(monkeypatch, *jobs)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "condor_submit_dag").write_text(
-        "#!/bin/sh\necho \"$@\" > submit-dag-args\n"
-        f"cat >> run.dag.dagman.log <<'EOF'\n{_submit_event(77)}EOF\nprintf '{stdout}'\n")
+        f"#!/bin/sh\necho \"$@\" > submit-dag-args\nprintf '{stdout}'\n")
     (bin_dir / "condor_submit_dag").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     return bin_dir
@@ -250,21 +250,11 @@ def _with_dagman_cluster(run: Path, cluster: int) -> None:
     (run / "run.json").write_text(json.dumps({**record, "dagman_cluster": cluster}))
 
 
-# The stopped DAGMan job's own log: submitted, run, and gone (condor_rm, or its DAG failed).
-DAGMAN_12_LOG = _submit_event(12) + """001 (012.000.000) 2026-11-25 08:57:31 Job executing on host: <10.0.0.2:9618>
-...
-009 (012.000.000) 2026-11-25 09:01:02 Job was aborted.
-\tvia condor_rm (by user condor_pool)
-...
-"""
-
-
 def test_resume_resubmits_a_stopped_run_from_its_rescue_dag(kincflow, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_condor(tmp_path, monkeypatch)
     run = kincflow.build_run(options(mode="test", chunks=2))
     _with_dagman_cluster(run, 12)
-    (run / "run.dag.dagman.log").write_text(DAGMAN_12_LOG)
     (run / "run.dag.rescue001").write_text("DONE chunk0\n")
     result = kincflow.resume(run.name)
     assert result == {"run_id": run.name, "dagman_cluster": 77, "rescue": "run.dag.rescue001"}
@@ -274,21 +264,29 @@ def test_resume_resubmits_a_stopped_run_from_its_rescue_dag(kincflow, tmp_path: 
     assert saved["dagman_cluster"] == 77 and saved["resumed"][0]["previous_cluster"] == 12
 
 
-def test_submit_records_the_dagman_cluster_from_its_submit_event(kincflow, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_submit_records_the_dagman_cluster_it_printed(kincflow, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_condor(tmp_path, monkeypatch, stdout="Submitting job(s).\\n1 job(s) submitted to cluster 78.\\n")
     result = kincflow.submit(options(mode="test", chunks=2))
-    # The submit event in DAGMan's log says 77; the printed line is read only when the log has no new event.
-    assert result["dagman_cluster"] == 77
+    assert result["dagman_cluster"] == 78
     run = Path(result["run_dir"])
-    assert json.loads((run / "run.json").read_text())["dagman_cluster"] == 77
+    assert json.loads((run / "run.json").read_text())["dagman_cluster"] == 78
     assert (run / "submit-dag-args").read_text().split() == ["-batch-name", run.name, "-MaxIdle", "1000", "run.dag"]
 
 
-def test_submit_falls_back_to_the_printed_cluster(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_submit_without_a_printed_cluster_records_none(kincflow, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # The DAG is submitted either way; resume then cannot tell whether its DAGMan job is still queued.
+    _fake_condor(tmp_path, monkeypatch, stdout="Submitting job(s).\\n")
+    result = kincflow.submit(options(mode="test", chunks=2))
+    assert result["dagman_cluster"] is None
+
+
+def test_submit_names_condor_submit_dag_failing(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bin_dir = _fake_condor(tmp_path, monkeypatch)
-    (bin_dir / "condor_submit_dag").write_text("#!/bin/sh\necho '1 job(s) submitted to cluster 78.'\n")
-    assert kincflow.submit(options(mode="test", chunks=2))["dagman_cluster"] == 78
+    (bin_dir / "condor_submit_dag").write_text("#!/bin/sh\necho 'ERROR: no schedd' >&2\nexit 1\n")
+    with pytest.raises(kincflow.FlowError, match="condor_submit_dag failed in .*: ERROR: no schedd"):
+        kincflow.submit(options(mode="test", chunks=2))
 
 
 def test_resume_leaves_a_queued_dagman_job_alone(kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

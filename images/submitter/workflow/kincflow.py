@@ -338,33 +338,20 @@ def _gmm_nodes(nodes: list[str], parents: str, options: argparse.Namespace, cond
     return nodes, parents
 
 
-# DAGMan's own job log, which condor_submit_dag's submit description names (<dag file>.dagman.log).
-DAGMAN_LOG = "run.dag.dagman.log"
-
-
 def _submit_dag(run: Path, *flags: str) -> int | None:
-    """Submit the run's DAG; the cluster of its DAGMan job.
+    """Submit the run's DAG; the cluster of its DAGMan job, from the line condor_submit_dag prints
+    ("N job(s) submitted to cluster C."), or None when it prints none.
 
     The CLI stays: condor_submit_dag writes the DAGMan job's submit description from its options (-update_submit
     included) and DAGMan's configuration, with the run directory as the job's working directory; the bindings'
-    Submit.from_dag would have to reproduce that. The cluster is read from the submit event the submission adds
-    to DAGMan's own job log; the line condor_submit_dag prints, "N job(s) submitted to cluster C.", is the fallback."""
-    before = _submit_events(run / DAGMAN_LOG)
+    Submit.from_dag would have to reproduce that."""
     result = subprocess.run(
         ["condor_submit_dag", *flags, "-batch-name", run.name, "-MaxIdle", "1000", "run.dag"],
         cwd=run, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise FlowError(f"condor_submit_dag failed in {run}: {result.stderr.strip() or result.stdout.strip()}")
-    after = _submit_events(run / DAGMAN_LOG)
-    if len(after) > len(before):
-        return after[-1]
     match = re.search(r"submitted to cluster (\d+)", result.stdout)
     return int(match.group(1)) if match else None
-
-
-def _submit_events(log: Path) -> list[int]:
-    """The clusters of the submit events in a job event log, in order."""
-    return [event.cluster for event in _events(log) if event.type == htcondor.JobEventType.SUBMIT]
 
 
 def _events(log: Path) -> list:
