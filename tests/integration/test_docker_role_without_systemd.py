@@ -29,6 +29,7 @@ HOST = f"cftest-nosysd-{os.getpid()}"
 HANDLER = "RUNNING HANDLER [cloudflock.htcondor.docker : Restart docker without systemd]"
 SYSTEMD_TASK = "TASK [cloudflock.htcondor.docker : Keep the Docker service running under systemd]"
 START_TASK = "TASK [cloudflock.htcondor.docker : Start dockerd where systemd is not PID 1]"
+APT_TASK = "TASK [cloudflock.htcondor.docker : Install Docker from the distribution]"
 
 
 def in_host(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -86,6 +87,7 @@ def test_a_changed_daemon_json_restarts_dockerd_through_the_handler(host: Path) 
 
     first = apply_role(host, {"log-driver": "json-file"})
     assert first.rc == 0, first.output[-4000:]
+    assert (result(first, APT_TASK) or "").startswith("changed"), first.output[-4000:]
     assert (result(first, SYSTEMD_TASK) or "").startswith("skipping"), first.output[-4000:]
     assert (result(first, START_TASK) or "").startswith("changed"), first.output[-4000:]
     assert (result(first, HANDLER) or "").startswith("changed"), first.output[-4000:]
@@ -95,6 +97,8 @@ def test_a_changed_daemon_json_restarts_dockerd_through_the_handler(host: Path) 
     assert again.rc == 0, again.output[-4000:]
     assert again.recap["changed"] == 0, again.output[-4000:]
     assert result(again, HANDLER) is None
+    # dpkg reports both packages installed, so apt (and its cache) is not opened again.
+    assert (result(again, APT_TASK) or "").startswith("skipping"), again.output[-4000:]
 
     before = dockerd_pid()
     changed = apply_role(host, {"log-driver": "local"})
