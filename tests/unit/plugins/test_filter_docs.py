@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.cloudflock.htcondor.plugins.filter import credentials, flock  # importable: conftest.py
+from ansible_collections.cloudflock.htcondor.plugins.filter import credentials, flock, hosts  # importable: conftest.py
 
 from tests.support import REPO, collections_env
 
 FILTER_DIR = REPO / "plugins" / "filter"
-FILTERS: dict[str, Any] = {**flock.FilterModule().filters(), **credentials.FilterModule().filters()}
+FILTERS: dict[str, Any] = {
+    **flock.FilterModule().filters(), **credentials.FilterModule().filters(), **hosts.FilterModule().filters(),
+}
 ANSIBLE_DOC = str(Path(sys.executable).parent / "ansible-doc")
 
 
