@@ -175,8 +175,14 @@ def main() -> int:
                # Where the federation's time went: each job's pool, start and seconds from the DAG's submit.
                "jobs": [{"mode": job.get("mode"), "chunk": job.get("chunk"), "pool": job.get("pool"),
                          "start_s": round(job["start"] - summary["submitted_at"], 1),
-                         "seconds": round(job["end"] - job["start"], 1)}
+                         "seconds": round(job["end"] - job["start"], 1), "cpu_s": job.get("cpu_s")}
                         for job in summary.get("jobs", []) if job.get("start") and job.get("end")]}
+    # The similarity chunks' CPU (their kinc processes' user + system seconds) against the one process's
+    # similarity step: above 1, the split itself costs work; the wall clock of a chunk also counts waiting.
+    chunk_cpu = [job["cpu_s"] for job in figures["jobs"] if job["mode"] == "kinc" and job["cpu_s"] is not None]
+    if chunk_cpu:
+        figures["similarity_chunks_cpu_s"] = round(sum(chunk_cpu), 1)
+        figures["similarity_cpu_ratio"] = round(sum(chunk_cpu) / alone["similarity_s"], 2)
     if options.json:
         print(json.dumps(figures))
     else:
@@ -185,6 +191,9 @@ def main() -> int:
               f"single-process pipeline_s {alone['pipeline_s']:.1f} (similarity {alone['similarity_s']:.1f})  "
               f"ratio {ratio:.2f} (goal <= {GOAL})  parallel efficiency {figures['parallel_efficiency']:.2f}  "
               f"networks {'the same' if same else 'DIFFER'}")
+        if chunk_cpu:
+            print(f"similarity chunks' CPU {figures['similarity_chunks_cpu_s']:.1f} s against the one process's "
+                  f"similarity {alone['similarity_s']:.1f} s: {figures['similarity_cpu_ratio']:.2f}x")
     return 0 if same else 1
 
 
