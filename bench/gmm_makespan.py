@@ -19,7 +19,7 @@ Runs on a fresh federation of its own (deployment cfbench-gmm, 10.94.0.0/24) and
 Takes about 35 minutes on 2 cores; anything else running (another session's processes count whatever their
 nice value while the kernel groups them per session, /proc/sys/kernel/sched_autogroup_enabled) skews it.
 --genes N takes the GEM's first N genes (a shorter run, same steps).
-Usage: python bench/gmm_makespan.py [--genes N] [--json]
+Usage: python bench/gmm_makespan.py [--genes N] [--jobs N|auto] [--json]
 """
 
 from __future__ import annotations
@@ -129,6 +129,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--genes", type=int, default=0, help="the GEM's first N genes only (0: all)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--jobs", default="auto",
+                        help="kinc_jobs: similarity and cond-test jobs, a number or auto (one per slot, the default)")
     parser.add_argument("--pipeline-on", choices=("image", "host"), default="image",
                         help="run the single process in the executor image, as the jobs run (default), or with "
                              "this checkout's Python and numpy")
@@ -145,8 +147,10 @@ def main() -> int:
             if site.rc != 0:
                 print(site.output[-3000:])
                 return 1
+            jobs = int(options.jobs) if options.jobs.isdigit() else options.jobs
             run = fed.playbook("kinc.yml", extra={"kinc_gem": str(gem), "kinc_clusmethod": "gmm",
-                                                  "kinc_annotations": str(ANNOTATIONS), **EXAMPLE_RUN})
+                                                  "kinc_annotations": str(ANNOTATIONS), **EXAMPLE_RUN,
+                                                  "kinc_jobs": jobs})
             if run.rc != 0:
                 print(run.output[-3000:])
                 return 1
