@@ -58,8 +58,8 @@ def zookeeper_servers(members: list[str], hostvars: Mapping[str, Any]) -> list[d
     hostvars = hostvars or {}
     members = list(members or [])
     servers = []
-    for position, address in enumerate(host_addresses(members, hostvars, "zookeeper_address"), 1):
-        member = members[position - 1]
+    addresses = host_addresses(members, hostvars, "zookeeper_address")
+    for position, (member, address) in enumerate(zip(members, addresses, strict=True), 1):
         chosen = _as_int((hostvars[member] if member in hostvars else {}).get("zookeeper_id", 0))
         servers.append({"id": chosen if chosen > 0 else position, "address": address})
     return servers
