@@ -11,7 +11,7 @@ in the executor image the jobs ran in (its Python and numpy: measured about 25 %
 work than this checkout's venv), --pipeline-on host with this checkout's.
 Printed: seconds per step, makespan, ratio makespan / pipeline (goal <= 0.6, with GMM similarity alone taking
 at least 10 minutes in the one process) and the parallel efficiency pipeline_s / (makespan_s x cores), cores
-the slots or this machine's cores if fewer. The two
+the jobs or this machine's cores if fewer. The two
 networks must be the same (threshold and network.txt's edges; the condition tests' p-values and R^2 within a
 relative 1e-5 or 1e-12 apart, as numpy builds differ in the last digits; exit 1 otherwise).
 
@@ -147,10 +147,10 @@ def main() -> int:
             if site.rc != 0:
                 print(site.output[-3000:])
                 return 1
-            jobs = int(options.jobs) if options.jobs.isdigit() else options.jobs
+            kinc_jobs = int(options.jobs) if options.jobs.isdigit() else options.jobs
             run = fed.playbook("kinc.yml", extra={"kinc_gem": str(gem), "kinc_clusmethod": "gmm",
                                                   "kinc_annotations": str(ANNOTATIONS), **EXAMPLE_RUN,
-                                                  "kinc_jobs": jobs})
+                                                  "kinc_jobs": kinc_jobs})
             if run.rc != 0:
                 print(run.output[-3000:])
                 return 1
@@ -166,12 +166,12 @@ def main() -> int:
         alone = pipeline(gem, work, summary["settings"], runner)
     edges = alone.pop("edges")
     same = summary["threshold"] == alone["threshold"] and same_networks(theirs, edges)
-    slots = summary["settings"]["jobs"]
+    jobs = summary["settings"]["jobs"]  # one per slot with --jobs auto
     ratio = summary["makespan_s"] / alone["pipeline_s"]
-    cores = min(slots, os.cpu_count() or 1)  # the slots share this machine's cores
+    cores = min(jobs, os.cpu_count() or 1)  # the jobs share this machine's cores
     figures = {"genes": summary["gem_genes"], "samples": summary["gem_samples"], "pipeline_on": options.pipeline_on,
                **alone, "edge_count": len(edges),
-               "makespan_s": summary["makespan_s"], "slots": slots, "jobs_by_pool": summary["jobs_by_pool"],
+               "makespan_s": summary["makespan_s"], "similarity_jobs": jobs, "jobs_by_pool": summary["jobs_by_pool"],
                "ratio": round(ratio, 2), "goal": GOAL,
                "cores": cores, "parallel_efficiency": round(alone["pipeline_s"] / (summary["makespan_s"] * cores), 2),
                "networks_same": same,
@@ -191,7 +191,7 @@ def main() -> int:
         print(json.dumps(figures))
     else:
         print(json.dumps(figures, indent=1))
-        print(f"GMM example makespan_s {summary['makespan_s']:.1f} ({slots} slots, {summary['jobs_by_pool']})  "
+        print(f"GMM example makespan_s {summary['makespan_s']:.1f} ({jobs} jobs, {summary['jobs_by_pool']})  "
               f"single-process pipeline_s {alone['pipeline_s']:.1f} (similarity {alone['similarity_s']:.1f})  "
               f"ratio {ratio:.2f} (goal <= {GOAL})  parallel efficiency {figures['parallel_efficiency']:.2f}  "
               f"networks {'the same' if same else 'DIFFER'}")
