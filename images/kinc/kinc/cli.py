@@ -6,7 +6,10 @@ kinc chunkrun I N similarity <similarity options>     (chunk I of N, 0-based)
 kinc merge N similarity <similarity options>
 kinc run corrpower --ccm-in X.ccm --cmx-in X.cmx --ccm-out Y.ccm --cmx-out Y.cmx [--alpha 0.001] [--power 0.8]
 kinc run cond-test --emx X.emx --ccm X.ccm --cmx X.cmx --amx AMX.txt --output X.csm --feat-tests A,B [options]
-kinc chunkrun I N cond-test <cond-test options>    (merge N cond-test joins the chunks)
+kinc chunkrun I N corrpower <corrpower options>   (chunk I's similarity files into chunk I's outputs)
+kinc merge N corrpower <corrpower options>
+kinc chunkrun I N cond-test <cond-test options>    (merge N cond-test joins the chunks; --cmx/--ccm
+                                                     the whole files or chunk I's own)
 kinc run rmt --input X.cmx --log X.log [options]
 kinc run extract --emx X.emx --ccm X.ccm --cmx X.cmx --output NET [--format text] [options]
 """
@@ -31,6 +34,9 @@ _RUN: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
+_CHUNKED = ("similarity", "corrpower", "cond-test")
+
+
 def _count(text: str, what: str) -> int:
     try:
         return int(text, 10)
@@ -39,8 +45,8 @@ def _count(text: str, what: str) -> int:
 
 
 def _chunked(analytic: str, verb: str) -> None:
-    if analytic not in ("similarity", "cond-test"):
-        raise KincError(f"{verb}: only similarity and cond-test run in chunks, got {analytic!r}")
+    if analytic not in _CHUNKED:
+        raise KincError(f"{verb}: only {', '.join(_CHUNKED)} run in chunks, got {analytic!r}")
 
 
 def dispatch(argv: list[str]) -> str:
@@ -55,19 +61,23 @@ def dispatch(argv: list[str]) -> str:
         return _RUN[rest[0]](parse_options(rest[0], rest[1:]))
     if verb == "chunkrun":
         if len(rest) < 3:
-            raise KincError("usage: kinc chunkrun I N similarity|cond-test <options>")
+            raise KincError("usage: kinc chunkrun I N similarity|corrpower|cond-test <options>")
         index, chunks = _count(rest[0], "chunkrun: chunk index I"), _count(rest[1], "chunkrun: chunk count N")
         _chunked(rest[2], "chunkrun")
         if rest[2] == "cond-test":
             return commands.cond_test(parse_options(rest[2], rest[3:]), (index, chunks))
+        if rest[2] == "corrpower":
+            return commands.corrpower(parse_options(rest[2], rest[3:]), (index, chunks))
         return commands.similarity(parse_options(rest[2], rest[3:]), (index, chunks))
     if verb == "merge":
         if len(rest) < 2:
-            raise KincError("usage: kinc merge N similarity|cond-test <options>")
+            raise KincError("usage: kinc merge N similarity|corrpower|cond-test <options>")
         chunks = _count(rest[0], "merge: chunk count N")
         _chunked(rest[1], "merge")
         if rest[1] == "cond-test":
             return commands.merge_cond_test(parse_options(rest[1], rest[2:]), chunks)
+        if rest[1] == "corrpower":
+            return commands.merge_corrpower(parse_options(rest[1], rest[2:]), chunks)
         return commands.merge(parse_options(rest[1], rest[2:]), chunks)
     raise KincError(f"unknown command {verb!r}; expected run, chunkrun, merge or help")
 

@@ -153,17 +153,74 @@ def merge(opts: dict[str, Any], chunks: int) -> str:
     return f"merge: {chunks} chunks, stored {stored} -> {opts['cmx']}, {opts['ccm']}"
 
 
-def corrpower(opts: dict[str, Any]) -> str:
-    if not 0 < opts["alpha"] < 1:
-        raise KincError(f"corrpower: --alpha must be above 0 and below 1, got {opts['alpha']!r}")
-    inputs = {name: opts[name] for name in ("cmx-in", "ccm-in")}
-    outputs = {name: opts[name] for name in ("cmx-out", "ccm-out")}
+def _corrpower_paths(opts: dict[str, Any], chunk: tuple[int, int] | None) -> dict[str, str]:
+    names = ("cmx-in", "ccm-in", "cmx-out", "ccm-out")
+    return {name: chunk_path(opts[name], *chunk) if chunk else opts[name] for name in names}
+
+
+def _check_alpha(analytic: str, alpha: float) -> None:
+    if not 0 < alpha < 1:
+        raise KincError(f"{analytic}: --alpha must be above 0 and below 1, got {alpha!r}")
+
+
+def corrpower(opts: dict[str, Any], chunk: tuple[int, int] | None = None) -> str:
+    """corrpower of the whole run's files or, with chunk (I, N), of chunk I's files into chunk I's outputs."""
+    _check_alpha("corrpower", opts["alpha"])
+    if chunk:
+        chunk_range(*chunk, 0)
+    paths = _corrpower_paths(opts, chunk)
+    inputs = {name: paths[name] for name in ("cmx-in", "ccm-in")}
+    outputs = {name: paths[name] for name in ("cmx-out", "ccm-out")}
     refuse_overwriting_inputs("corrpower", inputs, outputs)
-    with atomic_outputs(opts["cmx-out"], opts["ccm-out"]) as (cmx_out, ccm_out):
+    with atomic_outputs(paths["cmx-out"], paths["ccm-out"]) as (cmx_out, ccm_out):
         total, kept = write_corrpower(
-            opts["cmx-in"], opts["ccm-in"], opts["alpha"], opts["power"], cmx_out, ccm_out
+            paths["cmx-in"], paths["ccm-in"], opts["alpha"], opts["power"], cmx_out, ccm_out, chunk
         )
-    return f"corrpower: kept {kept} of {total} clusters -> {opts['cmx-out']}, {opts['ccm-out']}"
+    return f"corrpower: kept {kept} of {total} clusters -> {paths['cmx-out']}, {paths['ccm-out']}"
+
+
+def merge_corrpower(opts: dict[str, Any], chunks: int) -> str:
+    """Concatenate corrpower's chunk outputs (chunkrun I N corrpower) into --cmx-out/--ccm-out: the file one
+    corrpower of the merged similarity writes. Each chunk's header is checked against the first's and the
+    options given."""
+    _check_alpha("merge", opts["alpha"])
+    inputs = {name: opts[name] for name in ("cmx-in", "ccm-in")}
+    refuse_overwriting_inputs("merge", inputs, {name: opts[name] for name in ("cmx-out", "ccm-out")})
+    stored = 0
+    with atomic_outputs(opts["cmx-out"], opts["ccm-out"]) as outputs:
+        for kind, path, out in ((CMX_FORMAT, opts["cmx-out"], outputs[0]), (CCM_FORMAT, opts["ccm-out"], outputs[1])):
+            first = open_pairs(chunk_path(path, 0, chunks), kind)
+            first.close()
+            pairs = first.header.get("pairs")
+            if not isinstance(pairs, int) or pairs < 0:
+                raise KincError(f"{first.path}: header field 'pairs' must be a count, got {pairs!r}")
+            chunk_range(0, chunks, pairs)
+            params = first.header.get("params") or {}
+            for name in ("alpha", "power"):
+                if params.get(f"corrpower_{name}") != repr(opts[name]):
+                    raise KincError(
+                        f"{first.path}: made with corrpower --{name} {params.get(f'corrpower_{name}')}, "
+                        f"not {opts[name]!r}"
+                    )
+            write_header(out, {**first.header, "range": [0, pairs], "chunk": None})
+            total = 0
+            for index in range(chunks):
+                part = open_pairs(chunk_path(path, index, chunks), kind)
+                try:
+                    expected = {key: first.header.get(key) for key in ("genes", "samples", "pairs", "params")}
+                    expected.update(chunk=[index, chunks], range=list(chunk_range(index, chunks, pairs)))
+                    _check_chunk(part, expected)
+                    _copy_body(part, out)
+                    total += part.count
+                finally:
+                    part.close()
+            if kind == CMX_FORMAT:
+                stored = total
+            elif total != stored:
+                raise KincError(
+                    f"chunks of {opts['cmx-out']} hold {stored} clusters but chunks of {path} hold {total}"
+                )
+    return f"merge: {chunks} corrpower chunks, {stored} clusters -> {opts['cmx-out']}, {opts['ccm-out']}"
 
 
 def rmt(opts: dict[str, Any]) -> str:
@@ -259,8 +316,7 @@ def _extract_figure(name: str, opts: dict[str, Any], degrees: Counter[str]) -> F
 def _condtest_setup(opts: dict[str, Any]) -> tuple[Any, Any, dict[str, str]]:
     from kinc.annotations import parse_feature_list, parse_feature_types, read_annotations
 
-    if not 0 < opts["alpha"] < 1:
-        raise KincError(f"cond-test: --alpha must be above 0 and below 1, got {opts['alpha']!r}")
+    _check_alpha("cond-test", opts["alpha"])
     delim = "\t" if opts["delim"].lower() in ("tab", "\\t", "\t") else opts["delim"]
     if len(delim) != 1:
         raise KincError(f"cond-test: --delim must be 'tab' or one character, got {opts['delim']!r}")

@@ -116,10 +116,14 @@ def proportions_test(label: np.ndarray, members: np.ndarray) -> float:
     return max(first, second)  # a NaN second keeps first, as std::max(first, second)
 
 
-def _check_inputs(cmx: PairFile, ccm: PairFile, genes: int, samples: int, emx: str) -> None:
+def _check_inputs(
+    cmx: PairFile, ccm: PairFile, genes: int, samples: int, emx: str, chunk: tuple[int, int] | None
+) -> None:
+    """The inputs: whole files, or (in chunk I of N) chunk I's own files, as corrpower's chunks write them."""
     for pairs in (cmx, ccm):
-        if pairs.header.get("chunk") is not None:
-            raise KincError(f"{pairs.path}: is chunk {pairs.header['chunk']}, merge the chunks first")
+        found = pairs.header.get("chunk")
+        if found is not None and (chunk is None or found != list(chunk)):
+            raise KincError(f"{pairs.path}: is chunk {found}, merge the chunks first")
         if pairs.header.get("genes") != genes or pairs.header.get("samples") != samples:
             raise KincError(
                 f"{pairs.path}: made for {pairs.header.get('genes')} genes x {pairs.header.get('samples')} "
@@ -235,7 +239,9 @@ def write_condtest(
     try:
         ccm = open_pairs(ccm_path, CCM_FORMAT)
         genes, samples = emx_values.shape
-        _check_inputs(cmx, ccm, genes, samples, emx_path)
+        _check_inputs(cmx, ccm, genes, samples, emx_path, chunk)
+        if cmx.header.get("chunk") != ccm.header.get("chunk"):
+            raise KincError(f"{cmx.path} and {ccm.path} differ in header chunk: not one chunk's files")
         span = span_of(int(cmx.header["pairs"]))
         write_header(out, csm_header(cmx.header, notes, options, span, chunk))
         dtype = csm_dtype(len(notes.tests))

@@ -76,10 +76,16 @@ class PowerTest:
             return _phi((zr - zrc) * root + inner).astype(np.float64)
 
 
-def _check_pair(cmx: PairFile, ccm: PairFile) -> None:
+def _check_pair(cmx: PairFile, ccm: PairFile, chunk: tuple[int, int] | None = None) -> None:
+    """Both files of one similarity run: whole files, or (chunk given) that chunk's files."""
+    expected = list(chunk) if chunk else None
     for pairs in (cmx, ccm):
-        if pairs.header.get("chunk") is not None:
-            raise KincError(f"{pairs.path}: is chunk {pairs.header['chunk']}, merge the chunks first")
+        found = pairs.header.get("chunk")
+        if found != expected:
+            raise KincError(
+                f"{pairs.path}: is chunk {found}, merge the chunks first" if expected is None
+                else f"{pairs.path}: is {f'chunk {found}' if found else 'a whole file'}, expected chunk {expected}"
+            )
     for key in ("genes", "samples", "pairs", "params"):
         if cmx.header.get(key) != ccm.header.get(key):
             raise KincError(
@@ -105,13 +111,20 @@ def _kept_blocks(cmx: PairFile, ccm: PairFile, test: PowerTest, power: float) ->
 
 
 def write_corrpower(
-    cmx_in: str, ccm_in: str, alpha: float, power: float, cmx_out: BinaryIO, ccm_out: BinaryIO
+    cmx_in: str,
+    ccm_in: str,
+    alpha: float,
+    power: float,
+    cmx_out: BinaryIO,
+    ccm_out: BinaryIO,
+    chunk: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
-    """Filter the clusters; return (clusters read, clusters kept)."""
+    """Filter the clusters; return (clusters read, clusters kept). With chunk, the inputs are that chunk's
+    files and the outputs keep their chunk and range: the chunks' outputs merge to the whole run's."""
     cmx, ccm = open_pairs(cmx_in, CMX_FORMAT), None
     try:
         ccm = open_pairs(ccm_in, CCM_FORMAT)
-        _check_pair(cmx, ccm)
+        _check_pair(cmx, ccm, chunk)
         test = PowerTest(alpha, int(ccm.header["samples"]))
         for header, out in ((cmx.header, cmx_out), (ccm.header, ccm_out)):
             params = {**header.get("params", {}), "corrpower_alpha": repr(alpha), "corrpower_power": repr(power)}
