@@ -70,8 +70,9 @@ class ActionModule(ActionBase):
                 return result
             if state == "failed":
                 result.update(failed=True, status=status, waited_s=round(waited, 1),
-                              msg=f"run {status.get('run_id')} failed at node {status.get('failed_node')}: "
-                                  f"{status.get('error', '').strip()}")
+                              msg=f"run {status.get('run_id')} failed at node {status.get('failed_node')}"
+                                  + (f" (step {status['failed_step']})" if status.get("failed_step") else "")
+                                  + f": {status.get('error', '').strip()}")
                 return result
             if waited > args["timeout"] and status.get("progress"):
                 result.update(failed=True, status=status, waited_s=round(waited, 1),

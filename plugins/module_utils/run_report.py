@@ -177,8 +177,9 @@ def _decorate(ax: Axes, summary: dict[str, Any], bars: list[Bar], lanes: list[st
     ax.set_ylim(len(lanes) - 0.5, -0.5)
     makespan = summary.get("makespan_s")
     if bars:
-        after = "merge, rmt, extract" if summary.get("mode") == "kinc" else "summary"
-        _phase(ax, 0.0, min(job_bar.start for job_bar in bars), "import, matching,\nflocking", "before-first-job")
+        after = ", ".join(step["name"] for step in summary.get("steps", []) if step.get("name") != "summary") or (
+            "merge, rmt, extract" if summary.get("mode") == "kinc" else "summary")
+        _phase(ax, 0.0, min(job_bar.start for job_bar in bars), "matching,\nflocking", "before-first-job")
         if isinstance(makespan, int | float):
             _phase(ax, max(job_bar.end for job_bar in bars), makespan, after, "after-last-job")
     if isinstance(makespan, int | float):

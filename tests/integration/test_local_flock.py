@@ -127,7 +127,7 @@ def test_pool_keys_are_secret_files_not_baked_or_in_the_environment(federation: 
 
 def test_a_failing_node_fails_the_play_with_its_error(federation: Federation) -> None:
     # A GEM that passes every check on the controller, but too small for RMT: 40 genes give fewer unique
-    # eigenvalues than it needs at every step, so the rmt node fails with its own message.
+    # eigenvalues than it needs at every step, so the finish node's rmt step fails with its own message.
     gem = federation.root / "small.gem"
     values = [[math.sin(gene * 7.3 + sample * 1.9) for sample in range(30)] for gene in range(40)]
     gem.write_text("\t".join(f"S{s}" for s in range(30)) + "\n" + "".join(
@@ -135,15 +135,17 @@ def test_a_failing_node_fails_the_play_with_its_error(federation: Federation) ->
     run = federation.playbook("kinc.yml", "--tags", "run", extra={
         "kinc_gem": str(gem), "kinc_jobs": 2, "kinc_minsamp": 20, "kinc_run_timeout": 300})
     assert run.rc != 0
-    assert "failed at node rmt" in run.output, run.output[-4000:]
+    assert "failed at node finish (step rmt)" in run.output, run.output[-4000:]
     assert "without a threshold" in run.output and "kinc_threshold=" in run.output
-    run_id = re.search(r"run (kinc-[0-9a-f-]+) failed at node rmt", run.output).group(1)
-    # Deterministic: rmt ran once. Its walk came back with the run's directory, one line per step.
+    run_id = re.search(r"run (kinc-[0-9a-f-]+) failed at node finish", run.output).group(1)
+    # Deterministic: the finish node (and its rmt) ran once. Its walk came back with the run's directory, one
+    # line per step.
     run_dir = federation.results / run_id
     walk = (run_dir / "rmt.log").read_text().splitlines()
     assert len(walk) == 491 and all(len(line.split("\t")) == 4 for line in walk)
     history = Submitter(federation).exec("python3", f"{WORKFLOW}/kincflow.py", "status", run_id, "--json")
     assert json.loads(history.stdout)["reruns"] == {}, history.stdout
+    assert json.loads(history.stdout)["failed_step"] == "rmt", history.stdout
 
     # Finished with a fixed threshold: extract and summary run, the similarity is not computed again.
     finished = federation.playbook("playbooks/kinc_resume.yml", extra={"kinc_run_id": run_id, "kinc_threshold": 0.9})
@@ -205,9 +207,14 @@ def test_gmm_run_with_condition_tests_across_the_pools(federation: Federation) -
     assert summary["settings"]["clusmethod"] == "gmm" and summary["settings"]["annotations"] is True
     assert summary["settings"]["feat_tests"] == "Treatment"
     run_dir = federation.results / summary["run_id"]
-    # The condition tests ran as their own jobs, spread over the pools like similarity.
-    condtests = [json.loads(path.read_text()) for path in run_dir.glob("condtest-*.meta.json")]
-    assert len(condtests) == 4
+    # Each chunk job, spread over the pools, clustered its pairs, kept the powered clusters and tested them.
+    chunks = [json.loads(path.read_text()) for path in run_dir.glob("chunk-*.meta.json")]
+    assert len(chunks) == 4 and {chunk["mode"] for chunk in chunks} == {"gmm"}
+    assert {chunk["pool"] for chunk in chunks} == {"executor1", "executor2"}
+    for chunk in chunks:
+        assert {name.split(".chunk-")[0] for name in chunk["outputs"]} == {
+            "similarity.cmx", "similarity.ccm", "network.cmx", "network.ccm", "network.csm"}, chunk["outputs"]
+    assert [step["name"] for step in summary["steps"]] == ["merge", "corrpower", "condtest", "extract"]
     lines = (run_dir / "network.txt").read_text().splitlines()
     header, edges = lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
     assert {tuple(sorted(edge[:2])) for edge in edges} == {("g0", "g1")}, lines

@@ -13,8 +13,9 @@ from tests.support.playbook import PlaybookRun, ansible_playbook
 # Prints 'running' with one more job done at each call until the third, then the final state; counts its calls.
 STATUS = """n=$(cat "$1" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$1"
 if [ "$n" -lt 3 ]; then state=running; else state="$2"; fi
-printf '{"run_id": "r1", "state": "%s", "jobs_done": %d, "jobs_total": 3, "failed_node": "rmt", "error": "no"}' \
-  "$state" "$n"
+printf '{"run_id": "r1", "state": "%s", "jobs_done": %d, "jobs_total": 3, "failed_node": "finish", %s}' \
+  "$state" "$n" '"failed_step": "rmt", "error": "no"'
+
 """
 
 
@@ -45,7 +46,7 @@ def test_it_polls_until_done_and_shows_each_change(tmp_path: Path) -> None:
 def test_a_failed_run_fails_the_task_naming_its_node(tmp_path: Path) -> None:
     done, counter = _wait(tmp_path, "failed")
     assert done.rc != 0
-    assert "run r1 failed at node rmt: no" in done.stdout, done.stdout
+    assert "run r1 failed at node finish (step rmt): no" in done.stdout, done.stdout
     assert counter.read_text().strip() == "3"
 
 

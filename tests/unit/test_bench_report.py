@@ -100,13 +100,13 @@ def test_the_report_is_one_json_document_with_goals_beside_figures(tmp_path) -> 
 
 def test_gmm_figures_carry_the_goals_and_the_network_check() -> None:
     data = {"makespan_s": 700.0, "pipeline_s": 1250.0, "similarity_s": 1040.0, "ratio": 0.56, "goal": 0.6,
-            "cores": 2, "parallel_efficiency": 0.89, "networks_same": True}
+            "cores": 2, "parallel_efficiency": 0.89, "networks_same": True, "genes": 1300, "samples": 60}
     rows = {row["name"]: row for row in report.gmm_figures(data)}
-    assert rows["GMM example makespan / pipeline"]["met"] is True
-    assert rows["GMM similarity alone in that process"]["goal"] == {"op": ">=", "value": 600}
-    assert rows["GMM example network differs from the pipeline's"]["met"] is True
+    assert rows["GMM 1300 x 60 makespan / pipeline"]["met"] is True
+    assert rows["GMM 1300 x 60 similarity alone in that process"]["goal"] == {"op": ">=", "value": 600}
+    assert rows["GMM 1300 x 60 network differs from the pipeline's"]["met"] is True
     slow = {row["name"]: row for row in report.gmm_figures({**data, "ratio": 0.8, "similarity_s": 300.0,
                                                             "networks_same": False})}
-    assert slow["GMM example makespan / pipeline"]["met"] is False
-    assert slow["GMM similarity alone in that process"]["met"] is False
-    assert slow["GMM example network differs from the pipeline's"]["met"] is False
+    assert slow["GMM 1300 x 60 makespan / pipeline"]["met"] is False
+    assert slow["GMM 1300 x 60 similarity alone in that process"]["met"] is False
+    assert slow["GMM 1300 x 60 network differs from the pipeline's"]["met"] is False

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.payload import kinc_command
+
 # No HTCondor configuration on the test machine: the bindings' null configuration (no local schedd), without the
 # warning they give when they find none. Set before kincflow imports them.
 os.environ.setdefault("CONDOR_CONFIG", os.devnull)
@@ -28,6 +30,8 @@ _EXTRACT_JOB = _PATH.parent / "extract-job"
 @pytest.fixture()
 def kincflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("KINCFLOW_HOME", str(tmp_path))
+    (tmp_path / "payload").mkdir()
+    monkeypatch.setenv("KINC", str(kinc_command(tmp_path / "payload")))  # submit imports the GEM with the payload
     spec = importlib.util.spec_from_file_location("kincflow", _PATH)
     module = importlib.util.module_from_spec(spec)
     sys.modules["kincflow"] = module
@@ -94,40 +98,63 @@ def test_a_node_status_file_cut_short_gives_the_whole_ads_before_the_cut(kincflo
 
 def test_failed_run_reports_the_node_and_its_error(kincflow, tmp_path: Path) -> None:
     run = _tiny_run(kincflow, tmp_path)
-    (run / "run.dag.status").write_text(NODE_STATUS)
-    (run / "logs" / "import.err").write_text("kinc: error: gem.txt: line 2, column 3: 'x' is not a number\n")
+    (run / "run.dag.status").write_text(NODE_STATUS.replace('Node = "import"', 'Node = "chunk1"'))
+    (run / "logs" / "chunk-1.err").write_text("kinc: error: input.emx: truncated while reading\n")
     status = kincflow.status(run.name)
     assert status["state"] == "failed"
-    assert status["failed_node"] == "import"
-    assert "line 2, column 3" in status["error"]
+    assert status["failed_node"] == "chunk1" and "failed_step" not in status
+    assert "truncated while reading" in status["error"]
 
 
-def test_kinc_dag_splits_similarity_and_thresholds_with_rmt(kincflow, tmp_path: Path) -> None:
+def _dag_nodes(dag: str) -> list[str]:
+    return [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")]
+
+
+def _steps(run: Path) -> dict[str, list[str] | None]:
+    """The finish node's steps of a run, by name: the command of each (None: the summary, in-process)."""
+    return {step["name"]: step["argv"] for step in json.loads((run / "run.json").read_text())["finish"]}
+
+
+def _kinc_step(run: Path, name: str) -> str:
+    """A finish step's kinc arguments, after the command."""
+    return " ".join(_steps(run)[name][1:])
+
+
+def test_kinc_dag_splits_similarity_and_finishes_in_one_node(kincflow, tmp_path: Path) -> None:
     run = _tiny_run(kincflow, tmp_path)
     dag = (run / "run.dag").read_text()
-    assert [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")] == [
-        "import", "chunk0", "chunk1", "chunk2", "merge", "extract", "rmt", "summary"]
-    assert "PARENT import CHILD chunk0 chunk1 chunk2" in dag
-    assert "PARENT chunk0 chunk1 chunk2 CHILD merge" in dag
-    assert "PARENT merge CHILD rmt" in dag and "PARENT rmt CHILD extract" in dag
-    assert "PARENT extract CHILD summary" in dag
+    assert _dag_nodes(dag) == ["chunk0", "chunk1", "chunk2", "finish"]
+    assert "PARENT chunk0 chunk1 chunk2 CHILD finish" in dag and dag.count("PARENT") == 1
     assert "--corrmethod spearman" in dag
     chunk_sub = (run / "chunk.sub").read_text()
     assert "universe = vanilla" in chunk_sub and "transfer_input_files = input.emx" in chunk_sub
     assert "job_machine_attrs = CLOUDFLOCK_POOL" in chunk_sub
-    assert "universe = local" in (run / "merge.sub").read_text()
+    finish_sub = (run / "finish.sub").read_text()
+    assert "universe = local" in finish_sub and _arguments(run / "finish.sub") == f"finish {run.name}"
+    steps = _steps(run)
+    assert list(steps) == ["merge", "rmt", "extract", "summary"] and steps["summary"] is None
+    assert _kinc_step(run, "merge").startswith("merge 3 similarity --input input.emx --ccm network.ccm")
+    # The GEM was imported at submit, with the run's --nan.
+    assert (run / "input.emx").is_file() and "1 genes x 2 samples" in (run / "logs" / "import.out").read_text()
 
 
 def test_fixed_threshold_skips_rmt(kincflow, tmp_path: Path) -> None:
     run = _tiny_run(kincflow, tmp_path, threshold=0.9)
-    dag = (run / "run.dag").read_text()
-    assert "JOB rmt" not in dag and "PARENT merge CHILD extract" in dag
-    assert "0.9" in (run / "extract.sub").read_text()
+    assert list(_steps(run)) == ["merge", "extract", "summary"]
+    assert _steps(run)["extract"][1:] == ["0.9"]
 
 
 def test_missing_gem_is_named(kincflow, tmp_path: Path) -> None:
     with pytest.raises(kincflow.FlowError, match="nowhere.txt"):
         kincflow.build_run(options(gem=str(tmp_path / "nowhere.txt")))
+
+
+def test_a_gem_kinc_refuses_stops_the_submit_and_leaves_no_run(kincflow, tmp_path: Path) -> None:
+    gem = tmp_path / "gem.txt"
+    gem.write_text("s1\ts2\nG1\t1\tx\n")
+    with pytest.raises(kincflow.FlowError, match="import-emx of GEM .*gem.txt.* failed: kinc: error: .*line 2"):
+        kincflow.build_run(options(gem=str(gem)))
+    assert not list((tmp_path / "runs").iterdir())
 
 
 def test_summary_counts_jobs_per_pool_from_the_records(kincflow, tmp_path: Path) -> None:
@@ -148,17 +175,17 @@ def _arguments(submit_file: Path) -> str:
 
 def test_rmt_and_extract_draw_their_plots_by_default(kincflow, tmp_path: Path) -> None:
     run = _tiny_run(kincflow, tmp_path)
-    assert _arguments(run / "rmt.sub") == "run rmt --input network.cmx --log rmt.log --plot rmt.png"
-    assert _arguments(run / "extract.sub") == ""
+    assert _kinc_step(run, "rmt") == "run rmt --input network.cmx --log rmt.log --plot rmt.png"
+    assert _steps(run)["extract"] == [str(_EXTRACT_JOB)]
     assert json.loads((run / "run.json").read_text())["plots"] is True
 
 
 def test_no_plots_leaves_the_plot_options_out(kincflow, tmp_path: Path) -> None:
     run = _tiny_run(kincflow, tmp_path, plots=False)
-    assert "--plot" not in _arguments(run / "rmt.sub")
-    assert _arguments(run / "extract.sub") == "--no-plots"
+    assert "--plot" not in _kinc_step(run, "rmt")
+    assert _steps(run)["extract"][1:] == ["--no-plots"]
     fixed = _tiny_run(kincflow, tmp_path, plots=False, threshold=0.9)
-    assert _arguments(fixed / "extract.sub") == "--no-plots 0.9"
+    assert _steps(fixed)["extract"][1:] == ["--no-plots", "0.9"]
 
 
 def test_submit_parses_no_plots(kincflow) -> None:
@@ -555,12 +582,60 @@ def test_a_resumed_run_ignores_the_stopped_dagmans_node_status(kincflow, tmp_pat
 def test_deterministic_failures_are_not_retried(kincflow, tmp_path: Path) -> None:
     dag = (_tiny_run(kincflow, tmp_path, retries=2) / "run.dag").read_text()
     retries = {line.split()[1]: line.split()[2:] for line in dag.splitlines() if line.startswith("RETRY ")}
-    # Every node retries transient failures; the payload's verdicts (2: bad input, rmt's 1: no threshold) stop it.
-    assert retries == {"import": ["2", "UNLESS-EXIT", "2"], "chunk0": ["2", "UNLESS-EXIT", "2"],
-                       "chunk1": ["2", "UNLESS-EXIT", "2"], "chunk2": ["2", "UNLESS-EXIT", "2"],
-                       "merge": ["2", "UNLESS-EXIT", "2"], "extract": ["2", "UNLESS-EXIT", "2"],
-                       "rmt": ["2", "UNLESS-EXIT", "1"], "summary": ["2", "UNLESS-EXIT", "2"]}
+    # Every node retries transient failures; the payload's verdicts stop it (exit 2: the chunks' kinc for bad
+    # input, the finish node for any step's verdict, rmt's no threshold included).
+    assert retries == {name: ["2", "UNLESS-EXIT", "2"] for name in ("chunk0", "chunk1", "chunk2", "finish")}
     assert "ALL_NODES" not in dag
+
+
+def _script(path: Path, body: str) -> str:
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def _with_steps(run: Path, steps: list[dict]) -> None:
+    record = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**record, "finish": steps}))
+
+
+def test_finish_runs_its_steps_in_order_and_times_them(kincflow, tmp_path: Path) -> None:
+    run = kincflow.build_run(options(mode="test", chunks=1))
+    first = _script(tmp_path / "first", "echo one >> order; echo said-one")
+    second = _script(tmp_path / "second", "echo two >> order; echo warned >&2")
+    _with_steps(run, [{"name": "merge", "argv": [first]}, {"name": "extract", "argv": [second]},
+                      {"name": "summary", "argv": None}])
+    assert kincflow.finish(run.name) == 0
+    assert (run / "order").read_text() == "one\ntwo\n"
+    assert (run / "logs" / "merge.out").read_text() == "said-one\n"
+    assert (run / "logs" / "extract.err").read_text() == "warned\n"
+    steps = json.loads((run / "finish.json").read_text())["steps"]
+    assert [(step["name"], step["exit_code"]) for step in steps] == [("merge", 0), ("extract", 0), ("summary", 0)]
+    assert all(step["start"] <= step["end"] for step in steps)
+    summary = json.loads((run / "summary.json").read_text())
+    assert [step["name"] for step in summary["steps"]] == ["merge", "extract"]
+    assert 0 <= summary["steps"][0]["start_s"] <= summary["steps"][1]["end_s"] <= summary["makespan_s"]
+
+
+@pytest.mark.parametrize("step,code,node_exit", [("rmt", 1, 2), ("rmt", 2, 2), ("merge", 2, 2), ("merge", 1, 1),
+                                                 ("extract", 137, 1)])
+def test_finish_stops_at_a_failing_step_and_says_whether_to_retry(kincflow, tmp_path: Path, step: str, code: int,
+                                                                  node_exit: int) -> None:
+    run = kincflow.build_run(options(mode="test", chunks=1))
+    fails = _script(tmp_path / "fails", f"echo broken >&2; exit {code}")
+    later = _script(tmp_path / "later", "touch ran-later")
+    _with_steps(run, [{"name": step, "argv": [fails]}, {"name": "after", "argv": [later]},
+                      {"name": "summary", "argv": None}])
+    assert kincflow.finish(run.name) == node_exit
+    assert not (run / "ran-later").exists() and not (run / "summary.json").exists()
+    assert kincflow.failed_step(run) == step
+
+
+def test_finish_runs_a_test_runs_summary(kincflow, tmp_path: Path) -> None:
+    run = kincflow.build_run(options(mode="test", chunks=2))
+    assert json.loads((run / "run.json").read_text())["finish"] == [{"name": "summary", "argv": None}]
+    assert kincflow.main(["finish", run.name]) == 0
+    assert json.loads((run / "summary.json").read_text())["jobs_total"] == 2
 
 
 def _failed_dag_status(node_statuses: dict[str, int]) -> str:
@@ -571,22 +646,31 @@ def _failed_dag_status(node_statuses: dict[str, int]) -> str:
     return "\n".join(ads) + "\n"
 
 
-RMT_FAILED = _failed_dag_status({"extract": 7, "rmt": 6})  # 7: STATUS_FUTILE, 6: STATUS_ERROR
+RMT_FAILED = _failed_dag_status({"chunk0": 5, "finish": 6})  # 5: STATUS_DONE, 6: STATUS_ERROR
 
 
 def _rmt_failed_run(kincflow, tmp_path: Path) -> Path:
+    """A run whose finish node failed at rmt, as finish leaves it."""
     run = _tiny_run(kincflow, tmp_path)
     (run / "run.dag.status").write_text(RMT_FAILED)
     (run / "logs" / "rmt.err").write_text("kinc: error: rmt: reached --tstop 0.5 without a threshold\n")
+    (run / "finish.json").write_text(json.dumps({"steps": [
+        {"name": "merge", "start": 1.0, "end": 2.0, "exit_code": 0},
+        {"name": "rmt", "start": 2.0, "end": 3.0, "exit_code": 1}]}))
     return run
 
 
-def test_the_failed_node_is_the_one_that_failed_not_a_futile_one(kincflow, tmp_path: Path) -> None:
+def test_a_failed_finish_names_its_failed_step(kincflow, tmp_path: Path) -> None:
     run = _rmt_failed_run(kincflow, tmp_path)
     status = kincflow.status(run.name)
-    assert status["state"] == "failed" and status["failed_node"] == "rmt"
+    assert status["state"] == "failed" and status["failed_node"] == "finish" and status["failed_step"] == "rmt"
     assert "without a threshold" in status["error"]
     assert "rmt.log" in status["hint"] and "rethreshold" in status["hint"]
+    (run / "finish.json").write_text(json.dumps({"steps": [{"name": "merge", "start": 1.0, "end": 2.0,
+                                                            "exit_code": 2}]}))
+    (run / "logs" / "merge.err").write_text("kinc: error: network.cmx.chunk-1-of-3: truncated while reading\n")
+    status = kincflow.status(run.name)
+    assert status["failed_step"] == "merge" and "truncated" in status["error"] and "hint" not in status
 
 
 def test_rethreshold_keeps_the_similarity_and_runs_extract_with_the_threshold(kincflow, tmp_path: Path,
@@ -597,15 +681,15 @@ def test_rethreshold_keeps_the_similarity_and_runs_extract_with_the_threshold(ki
         kincflow.rethreshold(run.name, 0.85)
     (run / "network.cmx").write_bytes(b"cmx")
     (run / "network.ccm").write_bytes(b"ccm")
-    (run / "run.dag.rescue001").write_text("DONE import\n")
+    (run / "run.dag.rescue001").write_text("DONE chunk0\n")
     with pytest.raises(kincflow.FlowError, match="threshold 1.5 must be from 0 to 1"):
         kincflow.rethreshold(run.name, 1.5)
     result = kincflow.rethreshold(run.name, 0.85)
-    assert result == {"run_id": run.name, "threshold": 0.85, "rescue": "run.dag.rescue002", "done_nodes": 6}
+    assert result == {"run_id": run.name, "threshold": 0.85, "rescue": "run.dag.rescue002", "done_nodes": 3}
     done = [line.split()[1] for line in (run / "run.dag.rescue002").read_text().splitlines()
             if line.startswith("DONE ")]
-    assert done == ["import", "chunk0", "chunk1", "chunk2", "merge", "rmt"]
-    assert _arguments(run / "extract.sub") == "0.85"
+    assert done == ["chunk0", "chunk1", "chunk2"]
+    assert list(_steps(run)) == ["merge", "extract", "summary"] and _steps(run)["extract"][1:] == ["0.85"]
     assert json.loads((run / "run.json").read_text())["threshold"] == 0.85
     (run / "summary.json").write_text("{}")
     with pytest.raises(kincflow.FlowError, match="is done"):
@@ -628,59 +712,55 @@ def _gmm_options(gem: Path, **overrides: object) -> argparse.Namespace:
     return options(**values)
 
 
-def _dag_nodes(dag: str) -> list[str]:
-    return [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")]
+def _chunk_vars(dag: str, node: str) -> str:
+    return next(line for line in dag.splitlines() if line.startswith(f"VARS {node} "))
 
 
-def test_gmm_dag_clusters_filters_by_power_and_reduces_for_rmt(kincflow, tmp_path: Path) -> None:
+def test_gmm_chunks_cluster_and_filter_by_power_and_finish_reduces_for_rmt(kincflow, tmp_path: Path) -> None:
     gem = tmp_path / "gem.txt"
     gem.write_text("s1\ts2\nG1\t1\t2\n")
     run = kincflow.build_run(_gmm_options(gem))
     dag = (run / "run.dag").read_text()
-    assert _dag_nodes(dag) == ["import", "chunk0", "chunk1", "chunk2", "merge", "extract", "corrpower", "rmt",
-                               "summary"]
-    assert "PARENT merge CHILD corrpower\nPARENT corrpower CHILD rmt\nPARENT rmt CHILD extract\n" in dag
-    assert ("--ccm similarity.ccm --cmx similarity.cmx --clusmethod gmm" in dag
-            and "--minclus 1 --maxclus 5 --crit icl --postout true" in dag)
-    assert _arguments(run / "merge.sub").startswith("merge 3 similarity --input input.emx --ccm similarity.ccm")
-    assert _arguments(run / "corrpower.sub") == (
-        "run corrpower --ccm-in similarity.ccm --cmx-in similarity.cmx --ccm-out network.ccm --cmx-out network.cmx "
-        "--alpha 0.001 --power 0.8")
-    assert _arguments(run / "rmt.sub") == "run rmt --input network.cmx --log rmt.log --reduction maxcorr --plot rmt.png"
-    assert _arguments(run / "extract.sub") == ""
-    assert not (run / "condtest.sub").exists()
-    for node in ("corrpower", "extract", "merge"):
-        assert f"RETRY {node} 2 UNLESS-EXIT 2\n" in dag
+    assert _dag_nodes(dag) == ["chunk0", "chunk1", "chunk2", "finish"]
+    corrpower = ("--ccm-in similarity.ccm --cmx-in similarity.cmx --ccm-out network.ccm --cmx-out network.cmx "
+                 "--alpha 0.001 --power 0.8")
+    vars_line = _chunk_vars(dag, "chunk1")
+    assert 'mode="gmm"' in vars_line and vars_line.endswith(f' -- {corrpower}"')
+    assert ("--ccm similarity.ccm --cmx similarity.cmx --clusmethod gmm" in vars_line
+            and "--minclus 1 --maxclus 5 --crit icl --postout true" in vars_line)
+    assert list(_steps(run)) == ["merge", "corrpower", "rmt", "extract", "summary"]
+    assert _kinc_step(run, "merge").startswith("merge 3 similarity --input input.emx --ccm similarity.ccm")
+    assert _kinc_step(run, "corrpower") == f"merge 3 corrpower {corrpower}"
+    assert _kinc_step(run, "rmt") == "run rmt --input network.cmx --log rmt.log --reduction maxcorr --plot rmt.png"
+    assert _steps(run)["extract"] == [str(_EXTRACT_JOB)]
+    assert "transfer_input_files = input.emx\n" in (run / "chunk.sub").read_text()
     settings = json.loads((run / "run.json").read_text())["settings"]
     assert settings["clusmethod"] == "gmm" and settings["crit"] == "icl" and settings["reduction"] == "maxcorr"
     assert settings["annotations"] is False and settings["pvalue"] == 0.001 and settings["rsquare"] == 0.3
     assert kincflow.summarize(run.name)["settings"] == settings
 
 
-def test_gmm_dag_with_annotations_splits_cond_test_and_extracts_with_the_csm(kincflow, tmp_path: Path) -> None:
+def test_gmm_chunks_with_annotations_test_their_own_clusters_and_extract_uses_the_csm(kincflow,
+                                                                                       tmp_path: Path) -> None:
     gem = tmp_path / "gem.txt"
     gem.write_text("s1\ts2\nG1\t1\t2\n")
     amx = tmp_path / "amx.txt"
     amx.write_text("Sample\tTreatment\tAge\ns1\tA\t3\ns2\tB\t4\n")
     run = kincflow.build_run(_gmm_options(gem, annotations=str(amx), feat_types="Age:quantitative"))
     dag = (run / "run.dag").read_text()
-    assert _dag_nodes(dag) == ["import", "chunk0", "chunk1", "chunk2", "merge", "extract", "corrpower", "rmt",
-                               "condtest0", "condtest1", "condtest2", "condmerge", "summary"]
-    assert "PARENT corrpower CHILD condtest0 condtest1 condtest2\n" in dag
-    assert "PARENT condtest0 condtest1 condtest2 CHILD condmerge\n" in dag
-    assert "PARENT rmt condmerge CHILD extract\n" in dag
-    condtest_args = ("--emx input.emx --ccm network.ccm --cmx network.cmx --amx annotations.txt --output network.csm "
-                     "--feat-tests Treatment,Age --feat-types Age:quantitative --alpha 0.001 --power 0.8 --nan NA")
-    assert f'VARS condtest1 chunk="1" chunks="3" mode="condtest" job_args="{condtest_args}"' in dag
-    assert _arguments(run / "condmerge.sub") == f"merge 3 cond-test {condtest_args}"
-    condtest_sub = (run / "condtest.sub").read_text()
-    assert "universe = vanilla" in condtest_sub and "job_machine_attrs = CLOUDFLOCK_POOL" in condtest_sub
-    assert "transfer_input_files = input.emx,network.ccm,network.cmx,annotations.txt" in condtest_sub
-    assert "output = logs/condtest-$(chunk).out" in condtest_sub
+    assert _dag_nodes(dag) == ["chunk0", "chunk1", "chunk2", "finish"]
+    tests = "--feat-tests Treatment,Age --feat-types Age:quantitative --alpha 0.001 --power 0.8 --nan NA"
+    own = ("--emx input.emx --ccm network.ccm.chunk-1-of-3 --cmx network.cmx.chunk-1-of-3 --amx annotations.txt "
+           f"--output network.csm {tests}")
+    assert _chunk_vars(dag, "chunk1").endswith(f' -- {own}"')
+    assert _kinc_step(run, "condtest") == (
+        "merge 3 cond-test --emx input.emx --ccm network.ccm --cmx network.cmx --amx annotations.txt "
+        f"--output network.csm {tests}")
+    assert list(_steps(run)) == ["merge", "corrpower", "condtest", "rmt", "extract", "summary"]
+    assert "transfer_input_files = input.emx,annotations.txt\n" in (run / "chunk.sub").read_text()
     assert (run / "annotations.txt").read_bytes() == amx.read_bytes()
-    assert _arguments(run / "extract.sub") == "-- --csm network.csm --filter-pvalue 0.001 --filter-rsquare 0.3"
-    for node in ("condtest0", "condtest2", "condmerge", "corrpower"):
-        assert f"RETRY {node} 2 UNLESS-EXIT 2\n" in dag
+    assert _steps(run)["extract"][1:] == ["--", "--csm", "network.csm", "--filter-pvalue", "0.001",
+                                          "--filter-rsquare", "0.3"]
     record = json.loads((run / "run.json").read_text())
     assert record["feat_tests"] == ["Treatment", "Age"] and record["settings"]["annotations"] is True
     assert record["settings"]["feat_types"] == "Age:quantitative"
@@ -692,11 +772,10 @@ def test_gmm_feature_list_and_fixed_threshold(kincflow, tmp_path: Path) -> None:
     amx = tmp_path / "amx.txt"
     amx.write_text("Sample\tTreatment\tAge\ns1\tA\t3\ns2\tB\t4\n")
     run = kincflow.build_run(_gmm_options(gem, annotations=str(amx), feat_tests="Age", threshold=0.9, plots=False))
-    dag = (run / "run.dag").read_text()
-    assert "JOB rmt" not in dag and "PARENT condmerge CHILD extract\n" in dag
-    assert "--feat-tests Age --alpha" in dag
-    assert _arguments(run / "extract.sub") == (
-        "--no-plots 0.9 -- --csm network.csm --filter-pvalue 0.001 --filter-rsquare 0.3")
+    assert "rmt" not in _steps(run)
+    assert "--feat-tests Age --alpha" in (run / "run.dag").read_text()
+    assert _steps(run)["extract"][1:] == ["--no-plots", "0.9", "--", "--csm", "network.csm", "--filter-pvalue",
+                                          "0.001", "--filter-rsquare", "0.3"]
     with pytest.raises(kincflow.FlowError, match="nowhere.amx"):
         kincflow.build_run(_gmm_options(gem, annotations=str(tmp_path / "nowhere.amx")))
 

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -23,6 +24,7 @@ os.environ.setdefault("CONDOR_CONFIG", os.devnull)
 from ansible_collections.cloudflock.htcondor.plugins.module_utils.run_report import write_report
 
 from tests.support import REPO
+from tests.support.payload import kinc_command
 
 _WORKFLOW = REPO / "images" / "submitter" / "workflow"
 
@@ -30,6 +32,8 @@ _WORKFLOW = REPO / "images" / "submitter" / "workflow"
 @pytest.fixture()
 def kincflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("KINCFLOW_HOME", str(tmp_path))
+    (tmp_path / "payload").mkdir()
+    monkeypatch.setenv("KINC", str(kinc_command(tmp_path / "payload")))  # the image's /usr/local/bin/kinc
     spec = importlib.util.spec_from_file_location("kincflow", _WORKFLOW / "kincflow.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["kincflow"] = module
@@ -53,46 +57,35 @@ def _inputs(tmp_path: Path) -> tuple[Path, Path]:
     return gem, amx
 
 
-def _arguments(submit_file: Path) -> list[str]:
-    line = next(line for line in submit_file.read_text().splitlines() if line.startswith("arguments = "))
-    return shlex.split(line.removeprefix("arguments = ").strip('"'))
-
-
 def _run_dag(kincflow, tmp_path: Path) -> Path:
-    """Build a GMM run with annotations and run its nodes up to extract; the run directory."""
+    """Build a GMM run with annotations and run its nodes in the DAG's order: each chunk as chunk-job runs it
+    (in a scratch directory of its own, with the transferred inputs), then the finish node."""
     gem, amx = _inputs(tmp_path)
     options = kincflow._parser().parse_args(
         ["submit", "2", str(gem), "--clusmethod", "gmm", "--minsamp", "10", "--maxclus", "2", "--annotations",
          str(amx), "--threshold", "0.5", "--no-plots", "--pvalue", "1", "--rsquare", "0"])
     options.mode = "kinc"
     run = kincflow.build_run(options)
-    env = {**os.environ, "PYTHONPATH": str(REPO / "images" / "kinc")}
-    kinc = [sys.executable, "-m", "kinc"]
     dag = (run / "run.dag").read_text()
-
-    def node(name: str) -> None:
-        if name.startswith(("chunk", "condtest")):
-            vars_line = next(line for line in dag.splitlines() if line.startswith(f"VARS {name} "))
-            values = dict(re.findall(r'(\w+)="([^"]*)"', vars_line))
-            analytic = "similarity" if values["mode"] == "kinc" else "cond-test"
-            argv = [*kinc, "chunkrun", values["chunk"], values["chunks"], analytic, *shlex.split(values["job_args"])]
-        else:
-            argv = [*kinc, *_arguments(run / f"{name}.sub")]
-        result = subprocess.run(argv, cwd=run, env=env, capture_output=True, text=True, check=False)
+    assert [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")] == ["chunk0", "chunk1", "finish"]
+    inputs = next(line for line in (run / "chunk.sub").read_text().splitlines()
+                  if line.startswith("transfer_input_files = ")).split(" = ")[1].split(",")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "images" / "kinc")}
+    for name in ("chunk0", "chunk1"):
+        values = dict(re.findall(r'(\w+)="([^"]*)"', next(line for line in dag.splitlines()
+                                                          if line.startswith(f"VARS {name} "))))
+        scratch = tmp_path / f"scratch-{name}"
+        scratch.mkdir()
+        for item in inputs:
+            shutil.copyfile(run / item, scratch / item)
+        argv = [sys.executable, str(_WORKFLOW / "chunk-job"), values["chunk"], values["chunks"], values["mode"],
+                *shlex.split(values["job_args"])]
+        result = subprocess.run(argv, cwd=scratch, env=env, capture_output=True, text=True, check=False)
         assert result.returncode == 0, (name, argv, result.stderr)
-
-    # extract-job runs "$KINC run extract": a wrapper script stands for /usr/local/bin/kinc.
-    wrapper = tmp_path / "kinc"
-    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={REPO / 'images' / 'kinc'} exec {sys.executable} -m kinc \"$@\"\n")
-    wrapper.chmod(0o755)
-    order = [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")]
-    assert order == ["import", "chunk0", "chunk1", "merge", "extract", "corrpower", "condtest0", "condtest1",
-                     "condmerge", "summary"]
-    for name in ["import", "chunk0", "chunk1", "merge", "corrpower", "condtest0", "condtest1", "condmerge"]:
-        node(name)
-    result = subprocess.run([str(_WORKFLOW / "extract-job"), *_arguments(run / "extract.sub")], cwd=run,
-                            env={**env, "KINC": str(wrapper)}, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
+        for made in scratch.iterdir():  # what HTCondor sends back: the files the job wrote
+            if made.name not in inputs:
+                shutil.copyfile(made, run / made.name)
+    assert kincflow.finish(run.name) == 0, (run / "finish.json").read_text()
     return run
 
 
@@ -103,11 +96,15 @@ def test_the_gmm_dag_runs_node_by_node_with_the_payload(kincflow, tmp_path: Path
     assert len(lines) > 1  # the correlated genes' edges pass the open filters
     assert header[:2] == ["Source", "Target"] and "Age_pVal" in header and "Treatment__A_pVal" in header
     assert (run / "network.csm").is_file() and (run / "threshold.txt").read_text() == "0.5\n"
+    # Each chunk tested its own powered clusters: the merged CSM holds a row per cluster of network.cmx.
+    meta = [json.loads((run / f"chunk-{i}.meta.json").read_text()) for i in range(2)]
+    assert all(any(name.startswith("network.csm.chunk-") for name in m["outputs"]) for m in meta)
+    assert [step["name"] for step in json.loads((run / "summary.json").read_text())["steps"]] == [
+        "merge", "corrpower", "condtest", "extract"]
 
 
 def test_the_report_of_a_gmm_run_counts_its_clusters_and_condition_edges(kincflow, tmp_path: Path) -> None:
     run = _run_dag(kincflow, tmp_path)
-    kincflow.summarize(run.name)  # the DAG's last node
     assert json.loads((run / "summary.json").read_text())["settings"]["clusmethod"] == "gmm"
     write_report(run)
     page = (run / "report.html").read_text(encoding="utf-8")

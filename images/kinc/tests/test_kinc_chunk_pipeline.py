@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 from kinc_testdata import write_gem
-from planted import planted
-from test_kinc_condtest import FEAT_TESTS, amx_rows, write_amx
+from planted import FEAT_TESTS, amx_rows, planted, write_amx
 
 from kinc.formats import CMX_FORMAT, open_pairs
 from kinc.pairs import chunk_path

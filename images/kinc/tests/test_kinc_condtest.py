@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from kinc_testdata import write_gem
-from planted import GROUPS, HALF, SAMPLES, pairs_of, planted
+from planted import FEAT_TESTS, GROUPS, HALF, SAMPLES, amx_rows, pairs_of, planted, write_amx
 
 from kinc import annotations, condtest, stats
 from kinc.cli import main
@@ -17,25 +17,6 @@ from kinc.formats import CMX_FORMAT, CSM_FORMAT, open_pairs
 from kinc.pairs import chunk_path
 
 GMM = ["--clusmethod", "gmm", "--minsamp", "15", "--mincorr", "0"]
-
-
-def write_amx(path: Path, rows: list[list[str]], header: list[str] | None = None) -> Path:
-    head = header if header is not None else ["Sample", "Condition", "Dose", "Batch"]
-    lines = ([("\t".join(head))] if head else []) + ["\t".join(row) for row in rows]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def amx_rows(values: np.ndarray) -> list[list[str]]:
-    """Condition A for samples 0..29, B for the rest; Dose follows gene 0 (a ``cond`` gene) in A and is
-    noise in B; Batch an integer unrelated to anything."""
-    rng = np.random.default_rng(11)
-    dose = np.where(
-        np.arange(SAMPLES) < HALF,
-        2.0 * values[0] + rng.normal(scale=0.05, size=SAMPLES),
-        rng.normal(size=SAMPLES),
-    )
-    return [[f"s{j}", "A" if j < HALF else "B", repr(float(dose[j])), str(j % 3)] for j in range(SAMPLES)]
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +36,6 @@ def run_dir(tmp_path: Path, similarity_run: Path) -> Path:
         (tmp_path / name).symlink_to(similarity_run / name)
     write_amx(tmp_path / "amx.txt", amx_rows(planted()))
     return tmp_path
-
-
-FEAT_TESTS = "Condition,Dose,Batch"
 
 
 def _similarity_files(d: Path) -> list[object]:

@@ -21,22 +21,28 @@
       (as `resume`) and answers `resubmitted`. Prints JSON.
   rethreshold RUN_ID T
       Finish a stopped run past its similarity (for example one whose RMT walk found no threshold) with the
-      fixed threshold T: a rescue DAG marks every node before extract done, so `resume` runs only extract and
-      summary on the similarity the run has.
+      fixed threshold T: a rescue DAG marks every chunk done and the finish node runs without rmt, extract at
+      T, so `resume` only merges, extracts and summarizes the similarity the run has.
   runs [--json]
       The runs in ~/runs, newest first.
   pools NAME=ADDRESS ... [--json]
       Which executor pools (central managers) the submitter sees: `state` done when all of them are.
+  finish RUN_ID
+      The DAG's last node: its steps in order; exits 2 when a step's failure is a verdict (bad input, no RMT
+      threshold: not retried), 1 for another failure (retried).
   summarize RUN_ID
-      Run by the DAG's last node: writes summary.json next to the network.
+      The finish node's last step: writes summary.json next to the network.
 
-DAG: import (local) -> chunk0..chunkN-1 (flock to the executor pools) -> merge -> rmt (or a fixed
-threshold) -> extract -> summary, the bookkeeping nodes in the local universe on the submitter.
-GMM mode (submit --clusmethod gmm [--minclus --maxclus --crit --postout --alpha --power --reduction]): the
-chunks cluster each pair into similarity.*; corrpower keeps the clusters with power as network.*; rmt takes
---reduction. With --annotations AMX [--feat-tests A,B] [--feat-types A:type] [--pvalue P] [--rsquare R]:
-cond-test runs as condtest0..condtestN-1 over the pools, condmerge writes network.csm, and extract keeps the
-edges with a test passing the filters. Its settings are recorded in run.json and summary.json.
+At submit, KINC's import-emx turns the GEM into the run's input.emx (a GEM it refuses stops the submit, and
+no run is left). DAG: chunk0..chunkN-1 (flock to the executor pools) -> finish (local, on the submitter): the
+finish node runs its steps in order (run.json's "finish"; each timed in finish.json, its output in
+logs/STEP.out and .err): merge the chunks, rmt (or a fixed threshold), extract, and the summary.
+GMM mode (submit --clusmethod gmm [--minclus --maxclus --crit --postout --alpha --power --reduction]): each
+chunk clusters its pairs into similarity.* and runs corrpower on them (the clusters with power, network.*);
+finish merges both and rmt takes --reduction. With --annotations AMX [--feat-tests A,B] [--feat-types A:type]
+[--pvalue P] [--rsquare R]: each chunk also runs cond-test on its own powered clusters, finish merges
+network.csm and extract keeps the edges with a test passing the filters. Per pair, every step depends on that
+pair only: the chunks' merged files are the whole run's. Its settings are recorded in run.json and summary.json.
 Each chunk job records where it ran (its pool, host, times, job id, digests of its chunk files) in
 chunk-<i>.meta.json, which comes back with its output; the summary counts jobs per pool from those
 records and how often each node's job was started from the job event log (run.log).
@@ -97,9 +103,12 @@ PLOTS = {"rmt": "rmt.png", "similarity_histogram": "similarity-histogram.png",
          "degree_distribution": "degree-distribution.png"}
 
 
-# The exit code with which a node's payload says its failure is deterministic (kinc: 2 bad input; rmt: 1 no
-# threshold), so DAGMan does not retry it.
-DETERMINISTIC_EXIT = {"rmt": 1}
+# The exit code with which a node says its failure is deterministic, so DAGMan does not retry it: kinc's for
+# bad input; the finish node exits with it too when one of its steps failed that way (DETERMINISTIC_STEP_EXIT).
+DETERMINISTIC_EXIT = 2
+# A finish step's exit codes that are verdicts, not accidents: kinc's 2 (bad input) and rmt's 1 (its walk found
+# no threshold). Running them again gives the same answer.
+DETERMINISTIC_STEP_EXIT = {"rmt": (1, 2)}
 
 
 class FlowError(RuntimeError):
@@ -109,6 +118,11 @@ class FlowError(RuntimeError):
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.write_text(text, encoding="utf-8")
     path.chmod(mode)
+
+
+def _kinc() -> str:
+    """The payload's command: KINC in the environment (tests) or the image's."""
+    return os.environ.get("KINC") or "/usr/local/bin/kinc"
 
 
 def _submit_file(executable: str, arguments: str, *, universe: str, name: str, extra: list[str] = ()) -> str:
@@ -152,7 +166,7 @@ def _gmm(options: argparse.Namespace) -> bool:
     return getattr(options, "clusmethod", "none") == "gmm"
 
 
-def _kinc_args(options: argparse.Namespace) -> str:
+def _similarity_args(options: argparse.Namespace) -> str:
     if _gmm(options):
         # GMM: similarity writes similarity.*; corrpower keeps the clusters with power in network.*, which
         # rmt, extract and rethreshold read as in traditional mode.
@@ -165,6 +179,24 @@ def _kinc_args(options: argparse.Namespace) -> str:
             f"--corrmethod {options.corrmethod} --minsamp {options.minsamp} --minexpr {options.minexpr} "
             f"--maxexpr {options.maxexpr} --preout {str(options.preout).lower()} --mincorr {options.mincorr} "
             f"--maxcorr {options.maxcorr}")
+
+
+def _corrpower_args(options: argparse.Namespace) -> str:
+    return (f"--ccm-in similarity.ccm --cmx-in similarity.cmx --ccm-out network.ccm --cmx-out network.cmx "
+            f"--alpha {options.alpha} --power {options.power}")
+
+
+def _chunk_args(options: argparse.Namespace, chunk: int, condtest: str) -> str:
+    """A chunk job's arguments after CHUNK CHUNKS MODE: similarity's options, and in GMM mode corrpower's and
+    (with annotations) cond-test's on the chunk's own files, each after a `--`."""
+    args = _similarity_args(options)
+    if not _gmm(options):
+        return args
+    args += f" -- {_corrpower_args(options)}"
+    if condtest:
+        own = f"network.cmx.chunk-{chunk}-of-{options.chunks}", f"network.ccm.chunk-{chunk}-of-{options.chunks}"
+        args += f" -- {condtest.format(cmx=own[0], ccm=own[1])}"
+    return args
 
 
 def gem_facts(gem: Path) -> dict:
@@ -190,9 +222,10 @@ def annotation_features(annotations: Path) -> list[str]:
     return [name for name in header[1:] if name]
 
 
-def _condtest_args(options: argparse.Namespace, features: list[str]) -> str:
+def _condtest_args(options: argparse.Namespace, features: list[str], cmx: str = "network.cmx",
+                   ccm: str = "network.ccm") -> str:
     types = f" --feat-types {options.feat_types}" if options.feat_types else ""
-    return (f"--emx input.emx --ccm network.ccm --cmx network.cmx --amx annotations.txt --output network.csm "
+    return (f"--emx input.emx --ccm {ccm} --cmx {cmx} --amx annotations.txt --output network.csm "
             f"--feat-tests {','.join(features)}{types} --alpha {options.alpha} --power {options.power} "
             f"--nan {options.nan}")
 
@@ -220,122 +253,156 @@ def _traditional_settings(options: argparse.Namespace) -> dict:
             "threshold": options.threshold}
 
 
+def _import(run: Path, gem: Path, nan: str) -> None:
+    """KINC's import-emx of the GEM into the run's input.emx, at submit: its errors come back at once, and the
+    chunks start as soon as the DAG does."""
+    try:
+        result = subprocess.run([_kinc(), "run", "import-emx", "--input", str(gem), "--output", "input.emx",
+                                 "--nan", nan], cwd=run, capture_output=True, text=True, check=False)
+    except OSError as error:
+        raise FlowError(f"kinc import-emx of GEM {str(gem)!r} could not start: {error}") from error
+    (run / "logs" / "import.out").write_text(result.stdout, encoding="utf-8")
+    (run / "logs" / "import.err").write_text(result.stderr, encoding="utf-8")
+    if result.returncode != 0:
+        raise FlowError(f"kinc import-emx of GEM {str(gem)!r} failed: "
+                        f"{result.stderr.strip() or result.stdout.strip() or f'exit {result.returncode}'}")
+
+
+def _extract_step(plots: bool, threshold: float | None, extra: list[str]) -> list[str]:
+    return [str(WORKFLOW / "extract-job"), *([] if plots else ["--no-plots"]),
+            *([] if threshold is None else [f"{threshold:g}"]), *extra]
+
+
+def finish_steps(options: argparse.Namespace, features: list[str]) -> list[dict]:
+    """The finish node's steps, in order, each a name (its logs are logs/NAME.out and .err) and a command: the
+    merges of the chunks' files, rmt (unless a fixed threshold), extract, then the summary (in the node's own
+    process: no command)."""
+    kinc, chunks, gmm = _kinc(), options.chunks, _gmm(options)
+    steps = [{"name": "merge", "argv": [kinc, "merge", str(chunks), "similarity", *_similarity_args(options).split()]}]
+    extra: list[str] = []
+    if gmm:
+        steps.append({"name": "corrpower", "argv": [kinc, "merge", str(chunks), "corrpower",
+                                                    *_corrpower_args(options).split()]})
+        if features:
+            steps.append({"name": "condtest", "argv": [kinc, "merge", str(chunks), "cond-test",
+                                                       *_condtest_args(options, features).split()]})
+            # The CSM's filters go to extract after its own options: extract-job [--no-plots] [T] -- EXTRA.
+            extra = ["--", "--csm", "network.csm", "--filter-pvalue", str(options.pvalue),
+                     "--filter-rsquare", str(options.rsquare)]
+    if options.threshold is None:
+        plot = ["--plot", PLOTS["rmt"]] if options.plots else []
+        reduction = ["--reduction", options.reduction] if gmm else []
+        steps.append({"name": "rmt", "argv": [kinc, "run", "rmt", "--input", "network.cmx", "--log", "rmt.log",
+                                              *reduction, *plot]})
+    steps.append({"name": "extract", "argv": _extract_step(options.plots, options.threshold, extra)})
+    return [*steps, {"name": "summary", "argv": None}]
+
+
 def build_run(options: argparse.Namespace) -> Path:
-    """Write the run directory: run.json, the submit descriptions and the DAG."""
+    """Write the run directory: run.json, the submit descriptions and the DAG (chunk0..N-1, then finish), and
+    import the GEM (KINC mode). A run that cannot start leaves nothing behind."""
     run_id = time.strftime("kinc-%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(3)
     run = RUNS / run_id
-    (run / "logs").mkdir(parents=True)
-    chunks = options.chunks
     if options.job_delay < 0:
         raise FlowError(f"--job-delay {options.job_delay:g}: the delay must not be negative")
-    record = {"run_id": run_id, "chunks": chunks, "submitted_at": time.time(), "mode": options.mode,
-              "job_delay_s": options.job_delay}
-
-    if options.mode == "test":
-        record.update(job_seconds=options.job_seconds)
-        _write(run / "chunk.sub", _chunk_submit(run, "", options.request_memory, options.job_delay))
-        nodes = [f"JOB chunk{i} chunk.sub\nVARS chunk{i} chunk=\"{i}\" chunks=\"{chunks}\" mode=\"test\" "
-                 f"job_args=\"{options.job_seconds}\"" for i in range(chunks)]
-        parents = ""
-    else:
+    gem = annotations = None
+    if options.mode == "kinc":
         gem = Path(options.gem).resolve()
         if not gem.is_file():
             raise FlowError(f"GEM {str(gem)!r} is not a readable file")
-        record.update(gem=options.gem_source or str(gem), gem_path=str(gem), **gem_facts(gem),
-                      corrmethod=options.corrmethod, threshold=options.threshold, plots=options.plots,
-                      settings=settings(options))
-        kinc = "/usr/local/bin/kinc"
-        _write(run / "import.sub", _submit_file(
-            kinc, f"run import-emx --input {gem} --output input.emx --nan {options.nan}",
-            universe="local", name="import"))
-        _write(run / "chunk.sub", _chunk_submit(run, "input.emx", options.request_memory, options.job_delay))
-        job_args = _kinc_args(options)
-        _write(run / "merge.sub", _submit_file(
-            kinc, f"merge {chunks} similarity {job_args}", universe="local", name="merge"))
-        gmm = _gmm(options)
-        if options.threshold is None:
-            plot = f" --plot {PLOTS['rmt']}" if options.plots else ""
-            reduction = f" --reduction {options.reduction}" if gmm else ""
-            _write(run / "rmt.sub", _submit_file(
-                kinc, f"run rmt --input network.cmx --log rmt.log{reduction}{plot}", universe="local", name="rmt"))
-        extract_args = ([] if options.plots else ["--no-plots"]) + (
-            [] if options.threshold is None else [str(options.threshold)])
-        features: list[str] = []
-        if gmm:
-            _write(run / "corrpower.sub", _submit_file(
-                kinc, f"run corrpower --ccm-in similarity.ccm --cmx-in similarity.cmx --ccm-out network.ccm "
-                      f"--cmx-out network.cmx --alpha {options.alpha} --power {options.power}",
-                universe="local", name="corrpower"))
-        if gmm and options.annotations:
+        if _gmm(options) and options.annotations:
             annotations = Path(options.annotations).resolve()
             if not annotations.is_file():
                 raise FlowError(f"annotations {str(annotations)!r} is not a readable file")
+    (run / "logs").mkdir(parents=True)
+    try:
+        return _build(run, options, gem, annotations)
+    except BaseException:
+        shutil.rmtree(run, ignore_errors=True)
+        raise
+
+
+def _build(run: Path, options: argparse.Namespace, gem: Path | None, annotations: Path | None) -> Path:
+    chunks = options.chunks
+    record = {"run_id": run.name, "chunks": chunks, "submitted_at": time.time(), "mode": options.mode,
+              "job_delay_s": options.job_delay}
+    if options.mode == "test":
+        record.update(job_seconds=options.job_seconds, finish=[{"name": "summary", "argv": None}])
+        _write(run / "chunk.sub", _chunk_submit(run, "", options.request_memory, options.job_delay))
+        nodes = [f"JOB chunk{i} chunk.sub\nVARS chunk{i} chunk=\"{i}\" chunks=\"{chunks}\" mode=\"test\" "
+                 f"job_args=\"{options.job_seconds}\"" for i in range(chunks)]
+    else:
+        record.update(gem=options.gem_source or str(gem), gem_path=str(gem), **gem_facts(gem),
+                      corrmethod=options.corrmethod, threshold=options.threshold, plots=options.plots,
+                      settings=settings(options))
+        _import(run, gem, options.nan)
+        gmm = _gmm(options)
+        features: list[str] = []
+        inputs = "input.emx"
+        if annotations is not None:
             shutil.copyfile(annotations, run / "annotations.txt")
             features = ([name for name in options.feat_tests.split(",") if name] if options.feat_tests
                         else annotation_features(annotations))
-            condtest_args = _condtest_args(options, features)
-            _write(run / "condtest.sub", _chunk_submit(
-                run, "input.emx,network.ccm,network.cmx,annotations.txt", options.request_memory, log="condtest"))
-            _write(run / "condmerge.sub", _submit_file(
-                kinc, f"merge {chunks} cond-test {condtest_args}", universe="local", name="condmerge"))
-            # The CSM's filters go to extract after its own options: extract-job [--no-plots] [T] -- EXTRA.
-            extract_args += ["--", "--csm", "network.csm", "--filter-pvalue", str(options.pvalue),
-                             "--filter-rsquare", str(options.rsquare)]
+            inputs += ",annotations.txt"
+        steps = finish_steps(options, features)
+        record["finish"] = steps
         if gmm:
-            record.update(annotations=str(Path(options.annotations).resolve()) if options.annotations else None,
-                          feat_tests=features, extract_extra=extract_args[extract_args.index("--"):]
-                          if "--" in extract_args else [])
-        _write(run / "extract.sub", _submit_file(
-            str(WORKFLOW / "extract-job"), " ".join(extract_args), universe="local", name="extract"))
-        nodes = ["JOB import import.sub"]
-        nodes += [f"JOB chunk{i} chunk.sub\nVARS chunk{i} chunk=\"{i}\" chunks=\"{chunks}\" mode=\"kinc\" "
-                  f"job_args=\"{job_args}\"" for i in range(chunks)]
-        nodes += ["JOB merge merge.sub", "JOB extract extract.sub"]
-        chunk_names = " ".join(f"chunk{i}" for i in range(chunks))
-        parents = f"PARENT import CHILD {chunk_names}\nPARENT {chunk_names} CHILD merge\n"
-        if gmm:
-            nodes, parents = _gmm_nodes(nodes, parents, options, features and _condtest_args(options, features))
-        elif options.threshold is None:
-            nodes.append("JOB rmt rmt.sub")
-            parents += "PARENT merge CHILD rmt\nPARENT rmt CHILD extract\n"
-        else:
-            parents += "PARENT merge CHILD extract\n"
+            extract = next(step["argv"] for step in steps if step["name"] == "extract")
+            record.update(annotations=str(annotations) if annotations else None, feat_tests=features,
+                          extract_extra=extract[extract.index("--"):] if "--" in extract else [])
+        _write(run / "chunk.sub", _chunk_submit(run, inputs, options.request_memory, options.job_delay))
+        # cond-test's chunk reads the chunk's own corrpower files: {cmx} and {ccm} are filled per chunk.
+        condtest = _condtest_args(options, features, "{cmx}", "{ccm}") if features else ""
+        mode = "gmm" if gmm else "kinc"
+        nodes = [f"JOB chunk{i} chunk.sub\nVARS chunk{i} chunk=\"{i}\" chunks=\"{chunks}\" mode=\"{mode}\" "
+                 f"job_args=\"{_chunk_args(options, i, condtest)}\"" for i in range(chunks)]
 
-    _write(run / "summary.sub", _submit_file(str(WORKFLOW / "kincflow.py"), f"summarize {run_id}",
-                                             universe="local", name="summary"))
+    _write(run / "finish.sub", _submit_file(str(WORKFLOW / "kincflow.py"), f"finish {run.name}",
+                                            universe="local", name="finish"))
     chunk_nodes = " ".join(f"chunk{i}" for i in range(chunks))
-    last = "extract" if options.mode == "kinc" else chunk_nodes
-    dag = "\n".join(nodes) + "\nJOB summary summary.sub\n" + parents + f"PARENT {last} CHILD summary\n"
-    # Transient failures are retried; the payload's own verdicts are not (bad input exits 2, an RMT walk without
-    # a threshold exits 1): running them again gives the same answer.
+    dag = "\n".join(nodes) + "\nJOB finish finish.sub\n" + f"PARENT {chunk_nodes} CHILD finish\n"
+    # Transient failures are retried; the payload's own verdicts are not (bad input, an RMT walk without a
+    # threshold: the finish node exits DETERMINISTIC_EXIT for those): running them again gives the same answer.
     names = [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")]
-    dag += "".join(f"RETRY {name} {options.retries} UNLESS-EXIT {DETERMINISTIC_EXIT.get(name, 2)}\n" for name in names)
+    dag += "".join(f"RETRY {name} {options.retries} UNLESS-EXIT {DETERMINISTIC_EXIT}\n" for name in names)
     dag += "NODE_STATUS_FILE run.dag.status 2\nJOBSTATE_LOG run.jobstate.log\n"
     _write(run / "run.dag", dag)
     _write(run / "run.json", json.dumps(record, indent=2) + "\n")
     return run
 
 
-def _gmm_nodes(nodes: list[str], parents: str, options: argparse.Namespace, condtest_args: str) -> tuple:
-    """GMM mode after merge: corrpower, then rmt (unless a fixed threshold) and, with annotations, cond-test
-    split over the pools like similarity (condtest0..N-1, then condmerge); extract waits for both."""
-    chunks = options.chunks
-    nodes = [*nodes, "JOB corrpower corrpower.sub"]
-    parents += "PARENT merge CHILD corrpower\n"
-    before_extract = []
-    if options.threshold is None:
-        nodes.append("JOB rmt rmt.sub")
-        parents += "PARENT corrpower CHILD rmt\n"
-        before_extract.append("rmt")
-    if condtest_args:
-        names = " ".join(f"condtest{i}" for i in range(chunks))
-        nodes += [f"JOB condtest{i} condtest.sub\nVARS condtest{i} chunk=\"{i}\" chunks=\"{chunks}\" "
-                  f"mode=\"condtest\" job_args=\"{condtest_args}\"" for i in range(chunks)]
-        nodes.append("JOB condmerge condmerge.sub")
-        parents += f"PARENT corrpower CHILD {names}\nPARENT {names} CHILD condmerge\n"
-        before_extract.append("condmerge")
-    parents += f"PARENT {' '.join(before_extract or ['corrpower'])} CHILD extract\n"
-    return nodes, parents
+def _write_json(path: Path, data: object) -> None:
+    """Write JSON whole or not at all (a reader never sees half a file)."""
+    part = path.with_name(path.name + ".part")
+    _write(part, json.dumps(data, indent=2) + "\n")
+    part.replace(path)
+
+
+def finish(run_id: str) -> int:
+    """The DAG's last node: run.json's finish steps in order, each timed in finish.json; the first failing
+    step stops the node. Exit 0, DETERMINISTIC_EXIT when a step's failure is a verdict (bad input, no RMT
+    threshold), else 1 (DAGMan retries the node)."""
+    run = RUNS / run_id
+    record = json.loads((run / "run.json").read_text())
+    done: list[dict] = []
+    for step in record.get("finish") or [{"name": "summary", "argv": None}]:
+        name = step["name"]
+        entry = {"name": name, "start": time.time()}
+        done.append(entry)
+        _write_json(run / "finish.json", {"steps": done})
+        if step["argv"] is None:
+            summarize(run_id)
+            code = 0
+        else:
+            with (run / "logs" / f"{name}.out").open("wb") as out, (run / "logs" / f"{name}.err").open("wb") as err:
+                code = subprocess.call(step["argv"], cwd=run, stdout=out, stderr=err)
+        entry.update(end=time.time(), exit_code=code)
+        _write_json(run / "finish.json", {"steps": done})
+        if code != 0:
+            print(f"kincflow finish: step {name} failed (exit {code}); its errors are logs/{name}.err",
+                  file=sys.stderr)
+            return DETERMINISTIC_EXIT if code in DETERMINISTIC_STEP_EXIT.get(name, (2,)) else 1
+    return 0
 
 
 def _submit_dag(run: Path, *flags: str) -> int | None:
@@ -439,19 +506,22 @@ def rethreshold(run_id: str, threshold: float) -> dict:
     missing = [name for name in ("network.cmx", "network.ccm") if not (run / name).is_file()]
     if missing:
         raise FlowError(f"run {run_id!r} has no merged similarity ({', '.join(missing)} missing): resume it instead")
-    plots = [] if record.get("plots", True) else ["--no-plots"]
-    extra = record.get("extract_extra", [])
-    _write(run / "extract.sub", _submit_file(str(WORKFLOW / "extract-job"),
-                                             " ".join([*plots, f"{threshold:g}", *extra]),
-                                             universe="local", name="extract"))
+    if "finish" not in record:
+        raise FlowError(f"run {run_id!r} was written by an older kincflow (no finish steps in run.json): start a new "
+                        f"run with the threshold")
+    # The finish node runs again without rmt and with extract at the threshold; every chunk stays done.
+    steps = [step for step in record.get("finish", []) if step["name"] != "rmt"]
+    for step in steps:
+        if step["name"] == "extract":
+            step["argv"] = _extract_step(record.get("plots", True), threshold, record.get("extract_extra", []))
     names = [line.split()[1] for line in (run / "run.dag").read_text().splitlines() if line.startswith("JOB ")]
-    done = [name for name in names if name not in ("extract", "summary")]
+    done = [name for name in names if name != "finish"]
     rescues = sorted(run.glob("run.dag.rescue[0-9][0-9][0-9]"))
     number = int(rescues[-1].name[-3:]) + 1 if rescues else 1
     rescue = run / f"run.dag.rescue{number:03d}"
-    _write(rescue, f"# Written by kincflow rethreshold {threshold:g}: the similarity is done; extract runs with a "
-                   f"fixed threshold.\n" + "".join(f"DONE {name}\n" for name in done))
-    record["threshold"] = threshold
+    _write(rescue, f"# Written by kincflow rethreshold {threshold:g}: the similarity is done; the finish node runs "
+                   f"extract with a fixed threshold.\n" + "".join(f"DONE {name}\n" for name in done))
+    record.update(threshold=threshold, finish=steps)
     record.setdefault("rethresholded", []).append({"at": time.time(), "threshold": threshold})
     _write(run / "run.json", json.dumps(record, indent=2) + "\n")
     return {"run_id": run_id, "threshold": threshold, "rescue": rescue.name, "done_nodes": len(done)}
@@ -656,15 +726,33 @@ def status(run_id: str) -> dict:
     if failed:
         # The node that failed itself, not one of the nodes it left futile.
         node = next((name for name in failed if nodes[name] == "error"), failed[0])
-        log_name = (f"chunk-{node[5:]}" if node.startswith("chunk") else
-                    f"condtest-{node[8:]}" if re.fullmatch(r"condtest\d+", node) else node)
         result["failed_node"] = node
-        result["error"] = _tail(run / "logs" / f"{log_name}.err") or _tail(run / "run.dag.dagman.out")
-        if node == "rmt":
+        if node == "finish":
+            step = failed_step(run)
+            result["failed_step"] = step
+            logs = [*([run / "logs" / f"{step}.err"] if step else []), run / "logs" / "finish.err"]
+        else:
+            logs = [run / "logs" / (f"chunk-{node[5:]}.err" if node.startswith("chunk") else f"{node}.err")]
+        result["error"] = next((text for text in map(_tail, logs) if text), "") or _tail(run / "run.dag.dagman.out")
+        if result.get("failed_step") == "rmt":
             result["hint"] = ("RMT found no threshold: its walk (threshold, pruned size, unique eigenvalues, chi) is "
                               "rmt.log in the run directory; choose a threshold there and finish the run with it "
                               "(the similarity is kept): rethreshold RUN_ID T")
     return result
+
+
+def finish_record(run: Path) -> list[dict]:
+    """The finish node's steps so far (finish.json): name, start, end and exit code of each."""
+    try:
+        return json.loads((run / "finish.json").read_text()).get("steps", [])
+    except (OSError, ValueError):
+        return []
+
+
+def failed_step(run: Path) -> str | None:
+    """The finish step that failed last (None when none has)."""
+    failed = [step["name"] for step in finish_record(run) if step.get("exit_code") not in (0, None)]
+    return failed[-1] if failed else None
 
 
 def _count_network(run: Path) -> tuple[int, int]:
@@ -707,6 +795,10 @@ def summarize(run_id: str) -> dict:
         "jobs_rerun": sum(1 for c in chunks if c["executions"] > 1),
         "resumed": len(record.get("resumed", [])),
         "jobs": sorted(chunks, key=lambda c: c["chunk"]),
+        # The finish node's steps before this summary, each with its seconds since the run was submitted.
+        "steps": [{"name": step["name"], "start_s": round(step["start"] - record["submitted_at"], 3),
+                   "end_s": round(step["end"] - record["submitted_at"], 3)}
+                  for step in finish_record(run) if step.get("exit_code") == 0],
     }
     if record["mode"] == "kinc":
         threshold_file = run / "threshold.txt"
@@ -778,8 +870,10 @@ def _parser() -> argparse.ArgumentParser:
     stat = commands.add_parser("status", help="report a run's progress")
     stat.add_argument("run_id")
     stat.add_argument("--json", action="store_true")
-    summ = commands.add_parser("summarize", help="write summary.json (the DAG's last node)")
+    summ = commands.add_parser("summarize", help="write summary.json (the finish node's last step)")
     summ.add_argument("run_id")
+    fin = commands.add_parser("finish", help="the DAG's last node: merge, rmt, extract, summary")
+    fin.add_argument("run_id")
     return parser
 
 
@@ -801,6 +895,8 @@ def main(argv: list[str]) -> int:
             print(json.dumps(resume(options.run_id)))
         elif options.command == "rethreshold":
             print(json.dumps(rethreshold(options.run_id, options.threshold)))
+        elif options.command == "finish":
+            return finish(options.run_id)
         elif options.command == "attach":
             print(json.dumps(attach(options.run_id)))
         elif options.command == "runs":
