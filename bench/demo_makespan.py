@@ -8,7 +8,8 @@ and plots. The ratio demo / pipeline is printed beside its goal; the threshold a
 agree (exit 1 otherwise).
 
 Runs on a fresh federation of its own (deployment cfbench-demo, 10.92.0.0/24) and removes it afterwards.
-Usage: python bench/demo_makespan.py [--jobs N|auto] [--repeat 1]   (default --jobs: the role's kinc_jobs)
+--interval S sets the pools' negotiation and update cycle (flock_interval; the role's default otherwise).
+Usage: python bench/demo_makespan.py [--jobs N|auto] [--repeat 1] [--interval S]   (--jobs: the role's kinc_jobs)
 """
 
 from __future__ import annotations
@@ -64,8 +65,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", help="similarity jobs of the demo (kinc_jobs); default: the role's")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--interval", type=int, help="the pools' flock_interval (seconds)")
     options = parser.parse_args()
     extra = {} if options.jobs is None else {"kinc_jobs": options.jobs if options.jobs == "auto" else int(options.jobs)}
+    if options.interval is not None:
+        extra["flock_interval"] = options.interval
     failed = False
     with tempfile.TemporaryDirectory() as root:
         fed = Federation(Path(root), "cfbench-demo", "10.92.0")

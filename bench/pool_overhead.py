@@ -8,7 +8,8 @@ gap_s (mean time a slot stands between one job's end and the next one's start), 
 to the DAG's summary).
 
 Runs on a fresh federation of its own (deployment cfbench, 10.91.0.0/24) and removes it afterwards.
-Usage: python bench/pool_overhead.py [--jobs 64] [--seconds 5 2] [--repeat 1]
+--interval S sets the pools' negotiation and update cycle (flock_interval; the role's default otherwise).
+Usage: python bench/pool_overhead.py [--jobs 64] [--seconds 5 2] [--repeat 1] [--interval S]
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=64)
     parser.add_argument("--seconds", type=float, nargs="+", default=[5.0, 2.0])
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--interval", type=int, help="the pools' flock_interval (seconds)")
     options = parser.parse_args()
+    pools = {} if options.interval is None else {"flock_interval": options.interval}
     with tempfile.TemporaryDirectory() as root:
         fed = Federation(Path(root), "cfbench", "10.91.0")
         slots = sum(int(c["cpus"]) for c in fed.spec["flock_containers"] if c["role"] == "executor")
@@ -57,7 +60,7 @@ def main() -> int:
             for seconds in options.seconds:
                 for attempt in range(options.repeat):
                     run = fed.playbook("kinc.yml", extra={"kinc_test_jobs": options.jobs,
-                                                          "kinc_test_job_seconds": seconds})
+                                                          "kinc_test_job_seconds": seconds, **pools})
                     if run.rc != 0:
                         print(run.output[-3000:])
                         return 1
