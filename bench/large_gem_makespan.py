@@ -5,7 +5,10 @@ pipeline: import-emx, similarity (not split), rmt, extract as whole ``python -m 
 machine, one after the other, OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1, seconds per step.
 federation: kinc.yml with -e kinc_gem=<the GEM> (kinc_jobs auto: one similarity job per executor slot);
 makespan_s from the run's summary.json. Printed: makespan, ratio makespan / pipeline (goal <= 0.7) and the
-parallel efficiency, pipeline_s / (makespan_s x slots), slots = the run's similarity jobs (one per slot).
+parallel efficiency, pipeline_s / (makespan_s x cores), cores = the jobs' share of this machine (the run's
+similarity jobs, one per slot, at most this machine's cores), as bench/gmm_makespan.py counts it; then where the
+federation's time went: the first chunk's start, the last chunk's end and the finish node's steps, seconds from
+the DAG's submit.
 The two networks must be the same (threshold and network.txt's edges; exit 1 otherwise).
 
 Runs on a fresh federation of its own (deployment cfbench-large, 10.93.0.0/24) and removes it afterwards;
@@ -47,6 +50,20 @@ def pipeline(gem: Path, work: Path) -> dict[str, object]:
             "threshold": float(threshold), "edges": edges_of(work / "network.txt")}
 
 
+def timeline(summary: dict) -> dict[str, object]:
+    """Where the federation's time went, seconds from the DAG's submit: the first chunk job's start, the last
+    one's end, and the finish node's steps (merge, rmt, extract) as start-end."""
+    jobs = [job for job in summary.get("jobs", []) if job.get("start") and job.get("end")]
+    if not jobs:
+        return {}
+    t0 = summary["submitted_at"]
+    return {"first_chunk_start_s": round(min(job["start"] for job in jobs) - t0, 1),
+            "last_chunk_end_s": round(max(job["end"] for job in jobs) - t0, 1),
+            "chunk_seconds": [round(job["end"] - job["start"], 1) for job in jobs],
+            "chunk_cpu_s": [job.get("cpu_s") for job in jobs],
+            "finish_steps_s": {step["name"]: [step["start_s"], step["end_s"]] for step in summary.get("steps", [])}}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--genes", type=int, default=4000)
@@ -80,13 +97,14 @@ def main() -> int:
             fed.playbook("playbooks/teardown.yml")
         same = summary["threshold"] == alone["threshold"] and edges_of(network) == edges
         slots = summary["jobs_total"]
+        cores = min(slots, os.cpu_count() or 1)  # the jobs share this machine's cores
         ratio = summary["makespan_s"] / alone["pipeline_s"]
-        efficiency = alone["pipeline_s"] / (summary["makespan_s"] * slots)
+        efficiency = alone["pipeline_s"] / (summary["makespan_s"] * cores)
         print(json.dumps({"jobs_by_pool": summary["jobs_by_pool"], "threshold": summary["threshold"],
-                          "edges": summary["edges"]}))
-        print(f"large GEM makespan_s {summary['makespan_s']:.1f} ({slots} slots)  single-process pipeline_s "
-              f"{alone['pipeline_s']:.1f}  ratio {ratio:.2f} (goal <= {GOAL})  parallel efficiency "
-              f"{efficiency:.2f}  networks {'the same' if same else 'DIFFER'}")
+                          "edges": summary["edges"], **timeline(summary)}))
+        print(f"large GEM makespan_s {summary['makespan_s']:.1f} ({slots} slots, {cores} cores)  "
+              f"single-process pipeline_s {alone['pipeline_s']:.1f}  ratio {ratio:.2f} (goal <= {GOAL})  "
+              f"parallel efficiency {efficiency:.2f}  networks {'the same' if same else 'DIFFER'}")
     return 0 if same else 1
 
 

@@ -84,16 +84,17 @@ def demo_figures(text: str) -> Figures:
 
 
 def large_gem_figures(text: str) -> Figures:
-    """bench/large_gem_makespan.py's line 'large GEM makespan_s 30.1 (4 slots)  single-process pipeline_s 60.2
-    ratio 0.50 (goal <= 0.7)  parallel efficiency 0.50  networks the same'."""
+    """bench/large_gem_makespan.py's line 'large GEM makespan_s 30.1 (4 slots, 2 cores)
+    single-process pipeline_s 60.2  ratio 0.50 (goal <= 0.7)  parallel efficiency 0.50  networks the same'."""
     rows = []
-    for makespan, slots, alone, ratio, goal, efficiency, same in re.findall(
-            r"^large GEM makespan_s ([\d.]+) \((\d+) slots\)\s+single-process pipeline_s ([\d.]+)\s+ratio ([\d.]+) "
+    for makespan, slots, cores, alone, ratio, goal, efficiency, same in re.findall(
+            r"^large GEM makespan_s ([\d.]+) \((\d+) slots, (\d+) cores\)\s+"
+            r"single-process pipeline_s ([\d.]+)\s+ratio ([\d.]+) "
             r"\(goal <= ([\d.]+)\)\s+parallel efficiency ([\d.]+)\s+networks (the same|DIFFER)", text, flags=re.M):
         rows += [figure("large GEM makespan", _number(makespan), "s"),
                  figure("large GEM single-process pipeline, one thread", _number(alone), "s"),
                  figure("large GEM makespan / pipeline", _number(ratio), "", ("<=", _number(goal))),
-                 figure(f"large GEM parallel efficiency, {slots} slots", _number(efficiency), ""),
+                 figure(f"large GEM parallel efficiency, {cores} cores ({slots} slots)", _number(efficiency), ""),
                  figure("large GEM network differs from the pipeline's", int(same != "the same"), "", ("<=", 0))]
     return rows
 

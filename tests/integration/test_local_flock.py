@@ -106,6 +106,21 @@ def test_unauthenticated_client_is_refused(federation: Federation) -> None:
     assert "slot1@executor1" not in refused.stdout
 
 
+def test_executors_spend_no_cpu_on_benchmarks(federation: Federation) -> None:
+    # HTCondor's startd runs condor_mips and condor_kflops when it starts: a core's worth of CPU beside the
+    # pool's first jobs, for figures nothing here matches or ranks on.
+    executors = [c for c in federation.spec["flock_network"]["containers"] if c["id"].startswith("executor")]
+    assert executors
+    for executor in executors:
+        slots = federation.docker("exec", "-u", "condor_pool", f"{federation.name}-submitter", "condor_status",
+                                  "-pool", executor["ip"], "-af", "Name", "LastBenchmark").stdout.split("\n")
+        slots = [line.split() for line in slots if line.strip()]
+        assert slots and all(benchmarked == "0" for _, benchmarked in slots), slots
+        running = federation.docker("exec", f"{federation.name}-{executor['id']}", "sh", "-c",
+                                    "cat /proc/[0-9]*/comm").stdout.split()
+        assert "condor_startd" in running and not {"condor_mips", "condor_kflops"} & set(running), running
+
+
 def test_pool_keys_are_secret_files_not_baked_or_in_the_environment(federation: Federation) -> None:
     keys = {}
     for pool in ("submitter", "executor1", "executor2"):

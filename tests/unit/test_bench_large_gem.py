@@ -14,7 +14,7 @@ import large_gem  # noqa: E402
 import report  # noqa: E402
 
 GENES, SAMPLES = 400, 60
-LINE = ("large GEM makespan_s 30.1 (4 slots)  single-process pipeline_s 60.2  ratio 0.50 (goal <= 0.7)  "
+LINE = ("large GEM makespan_s 30.1 (4 slots, 2 cores)  single-process pipeline_s 60.2  ratio 0.50 (goal <= 0.7)  "
         "parallel efficiency 0.50  networks the same\n")
 
 
@@ -52,6 +52,6 @@ def test_the_report_reads_the_large_gem_figures() -> None:
     assert rows["large GEM makespan / pipeline"]["value"] == 0.5
     assert rows["large GEM makespan / pipeline"]["goal"] == {"op": "<=", "value": 0.7}
     assert rows["large GEM makespan / pipeline"]["met"] is True
-    assert rows["large GEM parallel efficiency, 4 slots"]["value"] == 0.5
+    assert rows["large GEM parallel efficiency, 2 cores (4 slots)"]["value"] == 0.5
     assert rows["large GEM network differs from the pipeline's"]["value"] == 0
     assert report.large_gem_figures("nothing printed") == []

@@ -282,3 +282,8 @@ def test_token_sync_installs_exactly_the_mounted_tokens(tmp_path: Path) -> None:
     assert sorted(Path(p).name for p in changed) == ["executor1", "executor3"]
     assert sorted(p.name for p in installed.iterdir()) == ["cloudflock-local", "executor2", "executor3"]
     assert (installed / "executor3").read_text() == "token-3\n"
+
+
+def test_executors_run_no_cpu_benchmarks_at_start() -> None:
+    # condor_mips and condor_kflops took a core for the first tens of seconds of every pool, beside its first jobs.
+    assert render(EXECUTOR)["RUNBENCHMARKS"] == "False"
