@@ -216,7 +216,9 @@ def test_gmm_run_with_condition_tests_across_the_pools(federation: Federation) -
     run = federation.playbook("kinc.yml", extra={
         "kinc_gem": str(gem), "kinc_clusmethod": "gmm", "kinc_annotations": str(annotations),
         "kinc_feat_tests": "Treatment", "kinc_jobs": 4, "kinc_minsamp": 20, "kinc_maxclus": 3,
-        "kinc_threshold": 0.8, "kinc_run_timeout": 600})
+        # Each chunk of this small GEM takes well under a second: first come, first served, executor1's two
+        # slots would run all four before executor2's negotiator matches one. The delay leaves results unchanged.
+        "kinc_threshold": 0.8, "kinc_run_timeout": 600, "kinc_job_delay": 3})
     assert run.rc == 0, run.output[-4000:]
     summary = federation.summary(run)
     assert summary["settings"]["clusmethod"] == "gmm" and summary["settings"]["annotations"] is True

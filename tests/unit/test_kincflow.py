@@ -129,6 +129,9 @@ def test_kinc_dag_splits_similarity_and_finishes_in_one_node(kincflow, tmp_path:
     chunk_sub = (run / "chunk.sub").read_text()
     assert "universe = vanilla" in chunk_sub and "transfer_input_files = input.emx" in chunk_sub
     assert "job_machine_attrs = CLOUDFLOCK_POOL" in chunk_sub
+    # The outputs are named (with no list the starter sleeps 1 s after each input transfer).
+    assert ("transfer_output_files = chunk-$(chunk).meta.json, network.ccm.chunk-$(chunk)-of-$(chunks), "
+            "network.cmx.chunk-$(chunk)-of-$(chunks)\n") in chunk_sub
     finish_sub = (run / "finish.sub").read_text()
     assert "universe = local" in finish_sub and _arguments(run / "finish.sub") == f"finish {run.name}"
     steps = _steps(run)
@@ -393,6 +396,35 @@ def test_job_history_counts_restarts_per_node(kincflow, tmp_path: Path) -> None:
             f'{{"chunk": {chunk}, "pool": "{pool}", "exit_code": 0, "start": 1.0, "end": 2.0}}')
     summary = kincflow.summarize(run.name)
     assert summary["jobs_rerun"] == 1 and [job["executions"] for job in summary["jobs"]] == [2, 1]
+
+
+def _chunk_job(scratch: Path, outputs: list[str], *argv: str) -> subprocess.CompletedProcess:
+    """chunk-job as a starter runs it: in its scratch directory, with a job ad naming its outputs."""
+    scratch.mkdir(exist_ok=True)
+    (scratch / ".job.ad").write_text(f'ClusterId = 7\nProcId = 0\nTransferOutput = "{",".join(outputs)}"\n')
+    env = {**os.environ, "_CONDOR_JOB_AD": str(scratch / ".job.ad"),
+           "PYTHONPATH": str(_PATH.parents[2] / "kinc")}
+    return subprocess.run([sys.executable, str(_PATH.parent / "chunk-job"), *argv], cwd=scratch, env=env,
+                          capture_output=True, text=True, check=False)
+
+
+def test_a_failed_chunk_leaves_every_named_output_so_it_fails_instead_of_being_held(tmp_path: Path) -> None:
+    outputs = ["chunk-1.meta.json", "network.ccm.chunk-1-of-2", "network.cmx.chunk-1-of-2"]
+    done = _chunk_job(tmp_path / "s", outputs, "1", "2", "kinc", "--input", "missing.emx", "--ccm", "network.ccm",
+                      "--cmx", "network.cmx", "--clusmethod", "none")
+    assert done.returncode != 0
+    assert all((tmp_path / "s" / name).exists() for name in outputs)
+    assert (tmp_path / "s" / "network.ccm.chunk-1-of-2").stat().st_size == 0
+    record = json.loads((tmp_path / "s" / "chunk-1.meta.json").read_text())
+    assert record["exit_code"] == done.returncode and record["job_id"] == "7.0"
+
+
+def test_a_chunk_that_exits_0_without_a_named_output_fails(tmp_path: Path) -> None:
+    done = _chunk_job(tmp_path / "s", ["chunk-0.meta.json", "network.cmx.chunk-0-of-1"], "0", "1", "test", "0")
+    assert done.returncode == 1 and "without writing network.cmx.chunk-0-of-1" in done.stderr
+    assert json.loads((tmp_path / "s" / "chunk-0.meta.json").read_text())["exit_code"] == 1
+    ok = _chunk_job(tmp_path / "t", ["chunk-0.meta.json"], "0", "1", "test", "0")
+    assert ok.returncode == 0 and sorted(p.name for p in (tmp_path / "t").iterdir()) == [".job.ad", "chunk-0.meta.json"]
 
 
 def test_job_delay_reaches_the_chunk_jobs_environment(kincflow, tmp_path: Path) -> None:

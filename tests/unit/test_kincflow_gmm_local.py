@@ -68,8 +68,8 @@ def _run_dag(kincflow, tmp_path: Path) -> Path:
     run = kincflow.build_run(options)
     dag = (run / "run.dag").read_text()
     assert [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")] == ["chunk0", "chunk1", "finish"]
-    inputs = next(line for line in (run / "chunk.sub").read_text().splitlines()
-                  if line.startswith("transfer_input_files = ")).split(" = ")[1].split(",")
+    submit = dict(line.split(" = ", 1) for line in (run / "chunk.sub").read_text().splitlines() if " = " in line)
+    inputs = submit["transfer_input_files"].split(",")
     env = {**os.environ, "PYTHONPATH": str(REPO / "images" / "kinc")}
     for name in ("chunk0", "chunk1"):
         values = dict(re.findall(r'(\w+)="([^"]*)"', next(line for line in dag.splitlines()
@@ -80,11 +80,18 @@ def _run_dag(kincflow, tmp_path: Path) -> Path:
             shutil.copyfile(run / item, scratch / item)
         argv = [sys.executable, str(_WORKFLOW / "chunk-job"), values["chunk"], values["chunks"], values["mode"],
                 *shlex.split(values["job_args"])]
-        result = subprocess.run(argv, cwd=scratch, env=env, capture_output=True, text=True, check=False)
+        # What HTCondor sends back: the outputs the submit description names, every one of them.
+        outputs = [item.strip().replace("$(chunk)", values["chunk"]).replace("$(chunks)", values["chunks"])
+                   for item in submit["transfer_output_files"].split(",")]
+        (scratch / ".job.ad").write_text(f'TransferOutput = "{",".join(outputs)}"\n')
+        result = subprocess.run(argv, cwd=scratch, env={**env, "_CONDOR_JOB_AD": str(scratch / ".job.ad")},
+                                capture_output=True, text=True, check=False)
         assert result.returncode == 0, (name, argv, result.stderr)
-        for made in scratch.iterdir():  # what HTCondor sends back: the files the job wrote
-            if made.name not in inputs:
-                shutil.copyfile(made, run / made.name)
+        written = {made.name for made in scratch.iterdir()} - set(inputs) - {".job.ad"}
+        assert written == set(outputs), (written, outputs)  # nothing written is left behind, nothing is missing
+        for output in outputs:
+            assert (scratch / output).stat().st_size > 0, output
+            shutil.copyfile(scratch / output, run / output)
     assert kincflow.finish(run.name) == 0, (run / "finish.json").read_text()
     return run
 

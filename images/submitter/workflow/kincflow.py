@@ -140,7 +140,21 @@ def _submit_file(executable: str, arguments: str, *, universe: str, name: str, e
     return "\n".join(lines) + "\n"
 
 
-def _chunk_submit(run: Path, inputs: str, memory_mb: int, delay_s: float = 0.0, log: str = "chunk") -> str:
+def _chunk_outputs(options: argparse.Namespace, annotations: bool) -> list[str]:
+    """What a chunk job sends back, as the submit description names it ($(chunk), $(chunks)): its record and
+    the chunk files of each analytic it runs (kinc chunkrun's `<output>.chunk-I-of-N`)."""
+    if options.mode == "test":
+        files = []
+    elif _gmm(options):
+        files = ["similarity.ccm", "similarity.cmx", "network.ccm", "network.cmx",
+                 *(["network.csm"] if annotations else [])]
+    else:
+        files = ["network.ccm", "network.cmx"]
+    return ["chunk-$(chunk).meta.json", *(f"{name}.chunk-$(chunk)-of-$(chunks)" for name in files)]
+
+
+def _chunk_submit(run: Path, inputs: str, outputs: list[str], memory_mb: int, delay_s: float = 0.0,
+                  log: str = "chunk") -> str:
     """One submit description for every chunk node; the node passes its index as $(chunk)."""
     return "\n".join([
         "universe = vanilla",
@@ -152,6 +166,10 @@ def _chunk_submit(run: Path, inputs: str, memory_mb: int, delay_s: float = 0.0, 
         "should_transfer_files = YES",
         "when_to_transfer_output = ON_EXIT",
         f"transfer_input_files = {inputs}" if inputs else "",
+        # Named, not "whatever changed": with no list the starter waits 1 s after the input transfer before
+        # the job starts (so that a file's mtime tells it changed), a second per job on every slot.
+        # chunk-job makes sure each of these exists when it exits, so a failed job fails, not holds.
+        f"transfer_output_files = {', '.join(outputs)}",
         "job_machine_attrs = CLOUDFLOCK_POOL",
         "request_cpus = 1",
         f"request_memory = {memory_mb}",
@@ -328,7 +346,8 @@ def _build(run: Path, options: argparse.Namespace, gem: Path | None, annotations
               "job_delay_s": options.job_delay}
     if options.mode == "test":
         record.update(job_seconds=options.job_seconds, finish=[{"name": "summary", "argv": None}])
-        _write(run / "chunk.sub", _chunk_submit(run, "", options.request_memory, options.job_delay))
+        _write(run / "chunk.sub", _chunk_submit(run, "", _chunk_outputs(options, False), options.request_memory,
+                                                options.job_delay))
         nodes = [f"JOB chunk{i} chunk.sub\nVARS chunk{i} chunk=\"{i}\" chunks=\"{chunks}\" mode=\"test\" "
                  f"job_args=\"{options.job_seconds}\"" for i in range(chunks)]
     else:
@@ -350,7 +369,8 @@ def _build(run: Path, options: argparse.Namespace, gem: Path | None, annotations
             extract = next(step["argv"] for step in steps if step["name"] == "extract")
             record.update(annotations=str(annotations) if annotations else None, feat_tests=features,
                           extract_extra=extract[extract.index("--"):] if "--" in extract else [])
-        _write(run / "chunk.sub", _chunk_submit(run, inputs, options.request_memory, options.job_delay))
+        _write(run / "chunk.sub", _chunk_submit(run, inputs, _chunk_outputs(options, bool(features)),
+                                                options.request_memory, options.job_delay))
         # cond-test's chunk reads the chunk's own corrpower files: {cmx} and {ccm} are filled per chunk.
         condtest = _condtest_args(options, features, "{cmx}", "{ccm}") if features else ""
         mode = "gmm" if gmm else "kinc"
