@@ -5,7 +5,8 @@ pools on this machine's engine), from the DAG's submission to its summary (summa
 pipeline: the same work as whole ``kinc`` processes one after the other in the submitter container, as a
 user without HTCondor runs it: import-emx, similarity (not split), rmt, extract, with the same settings, GEM
 and plots. The ratio demo / pipeline is printed beside its goal; the threshold and edge count of both must
-agree (exit 1 otherwise).
+agree (exit 1 otherwise). Beside them, where the federation's time went: the first chunk's start, the last chunk's
+end and the finish node's steps, seconds from the DAG's submit.
 
 Runs on a fresh federation of its own (deployment cfbench-demo, 10.92.0.0/24) and removes it afterwards.
 --interval S sets the pools' negotiation and update cycle (flock_interval; the role's default otherwise).
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / ".collections")]
+from kinc_process import timeline  # noqa: E402
+
 from tests.support.flock import CONSTANTS, Federation  # noqa: E402
 
 GOAL = 2.5  # demo makespan / pipeline seconds, at most
@@ -87,7 +90,7 @@ def main() -> int:
                 failed |= not same
                 print(json.dumps({"run": attempt + 1, "similarity_jobs": summary["jobs_total"],
                                   "jobs_by_pool": summary["jobs_by_pool"], "threshold": summary["threshold"],
-                                  "edges": summary["edges"], "pipeline": alone}))
+                                  "edges": summary["edges"], "pipeline": alone, **timeline(summary)}))
                 print(f"run {attempt + 1}: demo makespan_s {summary['makespan_s']:.1f} ({summary['jobs_total']} "
                       f"similarity jobs)  single-process pipeline_s {alone['pipeline_s']:.1f}  ratio {ratio:.2f} "
                       f"(goal <= {GOAL})  results {'the same' if same else 'DIFFER'}")

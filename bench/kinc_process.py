@@ -38,3 +38,17 @@ def run_kinc(*args: object) -> tuple[float, float]:
 def load() -> str:
     """The machine's load average, for the figures' context."""
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def timeline(summary: dict) -> dict[str, object]:
+    """Where the federation's time went, seconds from the DAG's submit: the first chunk job's start, the last
+    one's end, and the finish node's steps (merge, rmt, extract) as start-end."""
+    jobs = [job for job in summary.get("jobs", []) if job.get("start") and job.get("end")]
+    if not jobs:
+        return {}
+    t0 = summary["submitted_at"]
+    return {"first_chunk_start_s": round(min(job["start"] for job in jobs) - t0, 1),
+            "last_chunk_end_s": round(max(job["end"] for job in jobs) - t0, 1),
+            "chunk_seconds": [round(job["end"] - job["start"], 1) for job in jobs],
+            "chunk_cpu_s": [job.get("cpu_s") for job in jobs],
+            "finish_steps_s": {step["name"]: [step["start_s"], step["end_s"]] for step in summary.get("steps", [])}}

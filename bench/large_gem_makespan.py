@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kinc_process import ONE_THREAD, edges_of, run_kinc
+from kinc_process import ONE_THREAD, edges_of, run_kinc, timeline
 from large_gem import NA, write_gem
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / ".collections")]
@@ -48,20 +48,6 @@ def pipeline(gem: Path, work: Path) -> dict[str, object]:
                                   "--mincorr", threshold)[0]
     return {**{k: round(v, 2) for k, v in steps.items()}, "pipeline_s": round(sum(steps.values()), 2),
             "threshold": float(threshold), "edges": edges_of(work / "network.txt")}
-
-
-def timeline(summary: dict) -> dict[str, object]:
-    """Where the federation's time went, seconds from the DAG's submit: the first chunk job's start, the last
-    one's end, and the finish node's steps (merge, rmt, extract) as start-end."""
-    jobs = [job for job in summary.get("jobs", []) if job.get("start") and job.get("end")]
-    if not jobs:
-        return {}
-    t0 = summary["submitted_at"]
-    return {"first_chunk_start_s": round(min(job["start"] for job in jobs) - t0, 1),
-            "last_chunk_end_s": round(max(job["end"] for job in jobs) - t0, 1),
-            "chunk_seconds": [round(job["end"] - job["start"], 1) for job in jobs],
-            "chunk_cpu_s": [job.get("cpu_s") for job in jobs],
-            "finish_steps_s": {step["name"]: [step["start_s"], step["end_s"]] for step in summary.get("steps", [])}}
 
 
 def main() -> int:
