@@ -39,7 +39,7 @@ def test_site_yml_second_run_changes_nothing(federation: Federation) -> None:
 
 
 def test_jobs_flock_to_both_executor_pools(federation: Federation) -> None:
-    run = federation.playbook("kinc.yml", extra={"kinc_test_jobs": 12, "kinc_test_job_seconds": 1})
+    run = federation.playbook("kinc.yml", extra={"kinc_test_jobs": 12, "kinc_test_job_seconds": 2})
     assert run.rc == 0, run.output[-4000:]
     summary = federation.summary(run)
     assert summary["jobs_total"] == 12
@@ -174,7 +174,9 @@ def test_a_failing_node_fails_the_play_with_its_error(federation: Federation) ->
 
 
 def test_kinc_workflow_runs_across_the_pools(federation: Federation) -> None:
-    run = federation.playbook("kinc.yml", extra={"kinc_jobs": 8})
+    # The example's chunks take a fraction of a second each: without the delay (results unchanged) executor1's
+    # slots could run all eight before executor2's negotiator matches one, first come, first served.
+    run = federation.playbook("kinc.yml", extra={"kinc_jobs": 8, "kinc_job_delay": 3})
     assert run.rc == 0, run.output[-4000:]
     summary = federation.summary(run)
     assert summary["mode"] == "kinc" and summary["threshold_source"] == "rmt"

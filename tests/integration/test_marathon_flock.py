@@ -132,7 +132,8 @@ def app_ids(double: MarathonApiDouble) -> list[str]:
 def test_jobs_flock_to_both_executor_pools_in_two_clouds(
     federation: Federation, clouds: dict[str, MarathonApiDouble]
 ) -> None:
-    run = federation.playbook("kinc.yml", extra={"kinc_test_jobs": 8, "kinc_test_job_seconds": 1})
+    # 3 s jobs: shorter ones may all run on the first pool to match before the other's negotiator comes by.
+    run = federation.playbook("kinc.yml", extra={"kinc_test_jobs": 8, "kinc_test_job_seconds": 3})
     assert run.rc == 0, run.output[-4000:]
     summary = federation.summary(run)
     assert summary["jobs_total"] == summary["jobs_done"] == 8
