@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kinc_process import EXAMPLE, ONE_THREAD, edges_of, load, run_kinc
+from kinc_process import EXAMPLE, ONE_THREAD, edges_of, load, parallel_efficiency, run_kinc
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / ".collections")]
 
@@ -183,12 +183,12 @@ def main() -> int:
     same = summary["threshold"] == alone["threshold"] and same_networks(theirs, edges)
     jobs = summary["settings"]["jobs"]  # one per slot with --jobs auto
     ratio = summary["makespan_s"] / alone["pipeline_s"]
-    cores = min(jobs, os.cpu_count() or 1)  # the jobs share this machine's cores
+    cores, efficiency = parallel_efficiency(alone["pipeline_s"], summary["makespan_s"], jobs)
     figures = {"genes": summary["gem_genes"], "samples": summary["gem_samples"], "pipeline_on": options.pipeline_on,
                **alone, "edge_count": len(edges),
                "makespan_s": summary["makespan_s"], "similarity_jobs": jobs, "jobs_by_pool": summary["jobs_by_pool"],
                "ratio": round(ratio, 2), "goal": GOAL,
-               "cores": cores, "parallel_efficiency": round(alone["pipeline_s"] / (summary["makespan_s"] * cores), 2),
+               "cores": cores, "parallel_efficiency": efficiency,
                "networks_same": same,
                "load_before": before, "load_after": load(),
                # Where the federation's time went: each job's pool, start and seconds from the DAG's submit.

@@ -40,6 +40,13 @@ def load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
+def parallel_efficiency(single_s: float, makespan_s: float, jobs: int) -> tuple[int, float]:
+    """The cores a federation's jobs shared (one per job, at most this machine's) and single_s / (makespan_s x
+    cores), rounded to two places."""
+    cores = min(jobs, os.cpu_count() or 1)
+    return cores, round(single_s / (makespan_s * cores), 2)
+
+
 def timeline(summary: dict) -> dict[str, object]:
     """Where the federation's time went, seconds from the DAG's submit: the first chunk job's start, the last
     one's end, and the finish node's steps (merge, rmt, extract) as start-end."""

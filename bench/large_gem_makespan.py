@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kinc_process import ONE_THREAD, edges_of, run_kinc, timeline
+from kinc_process import ONE_THREAD, edges_of, parallel_efficiency, run_kinc, timeline
 from large_gem import NA, write_gem
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / ".collections")]
@@ -83,9 +83,8 @@ def main() -> int:
             fed.playbook("playbooks/teardown.yml")
         same = summary["threshold"] == alone["threshold"] and edges_of(network) == edges
         slots = summary["jobs_total"]
-        cores = min(slots, os.cpu_count() or 1)  # the jobs share this machine's cores
+        cores, efficiency = parallel_efficiency(alone["pipeline_s"], summary["makespan_s"], slots)
         ratio = summary["makespan_s"] / alone["pipeline_s"]
-        efficiency = alone["pipeline_s"] / (summary["makespan_s"] * cores)
         print(json.dumps({"jobs_by_pool": summary["jobs_by_pool"], "threshold": summary["threshold"],
                           "edges": summary["edges"], **timeline(summary)}))
         print(f"large GEM makespan_s {summary['makespan_s']:.1f} ({slots} slots, {cores} cores)  "

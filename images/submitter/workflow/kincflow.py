@@ -140,6 +140,12 @@ def _submit_file(executable: str, arguments: str, *, universe: str, name: str, e
     return "\n".join(lines) + "\n"
 
 
+def _chunk_file(name: str, chunk: int | str, chunks: int | str) -> str:
+    """The file chunk CHUNK of CHUNKS writes for the output NAME, as kinc chunkrun names it (kinc.pairs.chunk_path);
+    "$(chunk)" and "$(chunks)" name it in a submit description."""
+    return f"{name}.chunk-{chunk}-of-{chunks}"
+
+
 def _chunk_outputs(options: argparse.Namespace, annotations: bool) -> list[str]:
     """What a chunk job sends back, as the submit description names it ($(chunk), $(chunks)): its record and
     the chunk files of each analytic it runs (kinc chunkrun's `<output>.chunk-I-of-N`)."""
@@ -150,7 +156,7 @@ def _chunk_outputs(options: argparse.Namespace, annotations: bool) -> list[str]:
                  *(["network.csm"] if annotations else [])]
     else:
         files = ["network.ccm", "network.cmx"]
-    return ["chunk-$(chunk).meta.json", *(f"{name}.chunk-$(chunk)-of-$(chunks)" for name in files)]
+    return ["chunk-$(chunk).meta.json", *(_chunk_file(name, "$(chunk)", "$(chunks)") for name in files)]
 
 
 def _chunk_submit(run: Path, inputs: str, outputs: list[str], memory_mb: int, delay_s: float = 0.0,
@@ -212,8 +218,8 @@ def _chunk_args(options: argparse.Namespace, chunk: int, condtest: str) -> str:
         return args
     args += f" -- {_corrpower_args(options)}"
     if condtest:
-        own = f"network.cmx.chunk-{chunk}-of-{options.chunks}", f"network.ccm.chunk-{chunk}-of-{options.chunks}"
-        args += f" -- {condtest.format(cmx=own[0], ccm=own[1])}"
+        args += " -- " + condtest.format(cmx=_chunk_file("network.cmx", chunk, options.chunks),
+                                         ccm=_chunk_file("network.ccm", chunk, options.chunks))
     return args
 
 
