@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -132,8 +133,11 @@ def test_kinc_dag_splits_similarity_and_finishes_in_one_node(kincflow, tmp_path:
     # The outputs are named (with no list the starter sleeps 1 s after each input transfer).
     assert ("transfer_output_files = chunk-$(chunk).meta.json, network.ccm.chunk-$(chunk)-of-$(chunks), "
             "network.cmx.chunk-$(chunk)-of-$(chunks)\n") in chunk_sub
-    finish_sub = (run / "finish.sub").read_text()
-    assert "universe = local" in finish_sub and _arguments(run / "finish.sub") == f"finish {run.name}"
+    # The finish node is no job: DAGMan runs it as the node's PRE script, with the node's output in logs/.
+    assert f"JOB finish {kincflow.FINISH_NODE_FILE} NOOP\n" in dag
+    assert f"SCRIPT PRE finish {_PATH} finish {run.name} --logs\n" in dag
+    assert not (run / kincflow.FINISH_NODE_FILE).exists() and not (run / "finish.sub").exists()
+    assert "RETRY finish 2 UNLESS-EXIT 2\n" in dag
     steps = _steps(run)
     assert list(steps) == ["merge", "rmt", "extract", "summary"] and steps["summary"] is None
     assert _kinc_step(run, "merge").startswith("merge 3 similarity --input input.emx --ccm network.ccm")
@@ -663,6 +667,69 @@ def test_finish_stops_at_a_failing_step_and_says_whether_to_retry(kincflow, tmp_
     assert kincflow.failed_step(run) == step
 
 
+def test_finish_counts_its_attempts_and_status_reports_them_as_reruns(kincflow, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_condor(tmp_path, monkeypatch)
+    run = _tiny_run(kincflow, tmp_path)
+    assert kincflow.status(run.name)["reruns"] == {}
+    fails = _script(tmp_path / "fails", "exit 1")
+    _with_steps(run, [{"name": "merge", "argv": [fails]}, {"name": "summary", "argv": None}])
+    assert kincflow.finish(run.name) == 1
+    assert json.loads((run / "finish.json").read_text())["attempts"] == 1
+    assert kincflow.status(run.name)["reruns"] == {}
+    assert kincflow.finish(run.name) == 1  # DAGMan's retry
+    assert json.loads((run / "finish.json").read_text())["attempts"] == 2
+    assert kincflow.status(run.name)["reruns"] == {"finish": 2}
+    # Finishing with a fixed threshold is no retry: the count starts again.
+    (run / "network.cmx").write_bytes(b"cmx")
+    (run / "network.ccm").write_bytes(b"ccm")
+    kincflow.rethreshold(run.name, 0.85)
+    assert json.loads((run / "finish.json").read_text())["attempts"] == 0
+    assert kincflow.status(run.name)["reruns"] == {}
+
+
+def test_finish_as_the_dag_runs_it_logs_its_output_and_its_steps_end_with_it(kincflow, tmp_path: Path) -> None:
+    # As DAGMan's PRE script (--logs): the node's own messages land in logs/finish.err; a step still running
+    # when the node is killed (DAGMan kills its script when the DAG is removed) ends with it.
+    run = kincflow.build_run(options(mode="test", chunks=1))
+    fails = _script(tmp_path / "fails", "exit 3")
+    _with_steps(run, [{"name": "merge", "argv": [fails]}, {"name": "summary", "argv": None}])
+    env = {**os.environ, "KINCFLOW_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, str(_PATH), "finish", run.name, "--logs"], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and done.stdout == done.stderr == ""
+    assert "step merge failed (exit 3)" in (run / "logs" / "finish.err").read_text()
+
+    pid_file = tmp_path / "step.pid"
+    hangs = _script(tmp_path / "hangs", f"echo $$ > {pid_file}; exec sleep 60")
+    _with_steps(run, [{"name": "rmt", "argv": [hangs]}, {"name": "summary", "argv": None}])
+    node = subprocess.Popen([sys.executable, str(_PATH), "finish", run.name, "--logs"], env=env)
+    try:
+        for _ in range(300):
+            if pid_file.exists() and pid_file.read_text().strip():
+                break
+            time.sleep(0.05)
+        step = int(pid_file.read_text())
+        os.kill(step, 0)  # running
+        node.kill()
+        node.wait()
+        for _ in range(100):
+            if not _alive(step):
+                break
+            time.sleep(0.05)
+        assert not _alive(step), "the step outlived the finish node"
+    finally:
+        node.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Whether PID runs (a zombie, reaped by nobody yet, has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def test_finish_runs_a_test_runs_summary(kincflow, tmp_path: Path) -> None:
     run = kincflow.build_run(options(mode="test", chunks=2))
     assert json.loads((run / "run.json").read_text())["finish"] == [{"name": "summary", "argv": None}]
@@ -703,6 +770,38 @@ def test_a_failed_finish_names_its_failed_step(kincflow, tmp_path: Path) -> None
     (run / "logs" / "merge.err").write_text("kinc: error: network.cmx.chunk-1-of-3: truncated while reading\n")
     status = kincflow.status(run.name)
     assert status["failed_step"] == "merge" and "truncated" in status["error"] and "hint" not in status
+
+
+# A DAG whose finish node's PRE script failed 1 s after the last node status write: DAGMan's job state log, as
+# HTCondor 23.9 wrote it (the status file still says the node is in PRERUN and the DAG submitted).
+JOBSTATE_PRE_FAILED = """1796591357 INTERNAL *** DAGMAN_STARTED 14.0 ***
+1796591358 chunk0 SUBMIT 15.0 - - 1
+1796591360 chunk0 EXECUTE 15.0 - - 1
+1796591360 chunk0 JOB_TERMINATED 15.0 - - 1
+1796591360 chunk0 JOB_SUCCESS 0 - - 1
+1796591360 finish PRE_SCRIPT_STARTED - - - 3
+1796591361 finish PRE_SCRIPT_FAILURE - - - 3
+1796591362 INTERNAL *** DAGMAN_FINISHED 1 ***
+"""
+
+
+def test_a_dag_that_stopped_on_a_failure_is_failed_whatever_its_stale_node_status_file_says(
+        kincflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_condor(tmp_path, monkeypatch)  # DAGMan has left the queue
+    run = _rmt_failed_run(kincflow, tmp_path)
+    stale = RMT_FAILED.replace("DagStatus = 6", "DagStatus = 3").replace("NodeStatus = 6", "NodeStatus = 2")
+    (run / "run.dag.status").write_text(stale)
+    # While DAGMan's job state log has not said it finished, the run is still running.
+    (run / "run.jobstate.log").write_text(JOBSTATE_PRE_FAILED.rsplit("1796591362", 1)[0])
+    assert kincflow.status(run.name)["state"] == "running"
+    (run / "run.jobstate.log").write_text(JOBSTATE_PRE_FAILED)
+    status = kincflow.status(run.name)
+    assert status["state"] == "failed" and status["failed_node"] == "finish" and status["failed_step"] == "rmt"
+    assert "without a threshold" in status["error"]
+    # A resumed DAGMan starts the log's story again: its own start, no end yet.
+    with (run / "run.jobstate.log").open("a") as log:
+        log.write("1796591400 INTERNAL *** DAGMAN_STARTED 20.0 ***\n1796591401 finish PRE_SCRIPT_STARTED - - - 3\n")
+    assert kincflow.status(run.name)["state"] == "running"
 
 
 def test_rethreshold_keeps_the_similarity_and_runs_extract_with_the_threshold(kincflow, tmp_path: Path,

@@ -9,7 +9,8 @@
   status RUN_ID [--json]
       Progress: DAG nodes done/failed, jobs idle/running/done, jobs per executor pool, the failing
       node's error output when the run failed, and the jobs' history from the job event log: nodes
-      whose job was started more than once (`reruns`), disconnections and reconnections.
+      whose job (or, for finish, the node) was started more than once (`reruns`), disconnections and
+      reconnections.
   resume RUN_ID
       Submits the run's DAG again when its DAGMan job has left the queue without finishing (removed, or
       stopped by a failure): DAGMan picks up the newest rescue DAG and runs only the nodes not done.
@@ -34,8 +35,8 @@
       The finish node's last step: writes summary.json next to the network.
 
 At submit, KINC's import-emx turns the GEM into the run's input.emx (a GEM it refuses stops the submit, and
-no run is left). DAG: chunk0..chunkN-1 (flock to the executor pools) -> finish (local, on the submitter): the
-finish node runs its steps in order (run.json's "finish"; each timed in finish.json, its output in
+no run is left). DAG: chunk0..chunkN-1 (flock to the executor pools) -> finish (no job: DAGMan runs it on the
+submitter as the node's PRE script, as soon as the last chunk ends): the finish node runs its steps in order (run.json's "finish"; each timed in finish.json, its output in
 logs/STEP.out and .err): merge the chunks, rmt (or a fixed threshold), extract, and the summary.
 GMM mode (submit --clusmethod gmm [--minclus --maxclus --crit --postout --alpha --power --reduction]): each
 chunk clusters its pairs into similarity.* and runs corrpower on them (the clusters with power, network.*);
@@ -65,6 +66,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -109,6 +111,8 @@ DETERMINISTIC_EXIT = 2
 # A finish step's exit codes that are verdicts, not accidents: kinc's 2 (bad input) and rmt's 1 (its walk found
 # no threshold). Running them again gives the same answer.
 DETERMINISTIC_STEP_EXIT = {"rmt": (1, 2)}
+# The submit file DAGMan's syntax wants for the finish node, a NOOP job: nothing reads or writes it.
+FINISH_NODE_FILE = "finish.noop"
 
 
 class FlowError(RuntimeError):
@@ -123,21 +127,6 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
 def _kinc() -> str:
     """The payload's command: KINC in the environment (tests) or the image's."""
     return os.environ.get("KINC") or "/usr/local/bin/kinc"
-
-
-def _submit_file(executable: str, arguments: str, *, universe: str, name: str, extra: list[str] = ()) -> str:
-    lines = [
-        f"universe = {universe}",
-        f"executable = {executable}",
-        f"arguments = \"{arguments}\"",
-        f"output = logs/{name}.out",
-        f"error = logs/{name}.err",
-        "log = run.log",
-        "getenv = PATH",
-        *extra,
-        "queue",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def _chunk_file(name: str, chunk: int | str, chunks: int | str) -> str:
@@ -383,10 +372,15 @@ def _build(run: Path, options: argparse.Namespace, gem: Path | None, annotations
         nodes = [f"JOB chunk{i} chunk.sub\nVARS chunk{i} chunk=\"{i}\" chunks=\"{chunks}\" mode=\"{mode}\" "
                  f"job_args=\"{_chunk_args(options, i, condtest)}\"" for i in range(chunks)]
 
-    _write(run / "finish.sub", _submit_file(str(WORKFLOW / "kincflow.py"), f"finish {run.name}",
-                                            universe="local", name="finish"))
     chunk_nodes = " ".join(f"chunk{i}" for i in range(chunks))
-    dag = "\n".join(nodes) + "\nJOB finish finish.sub\n" + f"PARENT {chunk_nodes} CHILD finish\n"
+    # The finish node is no job: DAGMan runs its steps itself, as the node's PRE script, the moment it reads
+    # that the last chunk ended. A local universe job waited ~2 s more for the schedd to start it.
+    dag = "\n".join(nodes) + "\n" + "\n".join([
+        "# finish: no job (NOOP); its PRE script is the finish node's work, run by DAGMan on the submitter.",
+        f"JOB finish {FINISH_NODE_FILE} NOOP",
+        f"SCRIPT PRE finish {WORKFLOW / 'kincflow.py'} finish {run.name} --logs",
+        f"PARENT {chunk_nodes} CHILD finish",
+    ]) + "\n"
     # Transient failures are retried; the payload's own verdicts are not (bad input, an RMT walk without a
     # threshold: the finish node exits DETERMINISTIC_EXIT for those): running them again gives the same answer.
     names = [line.split()[1] for line in dag.splitlines() if line.startswith("JOB ")]
@@ -404,31 +398,53 @@ def _write_json(path: Path, data: object) -> None:
     part.replace(path)
 
 
-def finish(run_id: str) -> int:
-    """The DAG's last node: run.json's finish steps in order, each timed in finish.json; the first failing
-    step stops the node. Exit 0, DETERMINISTIC_EXIT when a step's failure is a verdict (bad input, no RMT
-    threshold), else 1 (DAGMan retries the node)."""
+def _die_with_parent() -> None:
+    """In a finish step's process, before it runs: end (SIGTERM) when the finish node's process does. DAGMan
+    kills its PRE script when the DAG is removed, and a step should not go on writing the run directory."""
+    import ctypes  # noqa: PLC0415 (Linux only; the finish node runs in the submitter)
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+def finish(run_id: str, logs: bool = False) -> int:
+    """The DAG's last node: run.json's finish steps in order, each timed in finish.json (with the node's
+    attempts: DAGMan's retries and resumed runs); the first failing step stops the node. Exit 0,
+    DETERMINISTIC_EXIT when a step's failure is a verdict (bad input, no RMT threshold), else 1 (DAGMan retries
+    the node). LOGS: the node's own output goes to logs/finish.out and .err (DAGMan keeps none of a script's)."""
     run = RUNS / run_id
+    if logs:
+        for fd, name in ((1, "finish.out"), (2, "finish.err")):
+            with (run / "logs" / name).open("wb") as handle:
+                os.dup2(handle.fileno(), fd)
     record = json.loads((run / "run.json").read_text())
+    attempts = _finish_attempts(run) + 1
     done: list[dict] = []
     for step in record.get("finish") or [{"name": "summary", "argv": None}]:
         name = step["name"]
         entry = {"name": name, "start": time.time()}
         done.append(entry)
-        _write_json(run / "finish.json", {"steps": done})
+        _write_json(run / "finish.json", {"attempts": attempts, "steps": done})
         if step["argv"] is None:
             summarize(run_id)
             code = 0
         else:
             with (run / "logs" / f"{name}.out").open("wb") as out, (run / "logs" / f"{name}.err").open("wb") as err:
-                code = subprocess.call(step["argv"], cwd=run, stdout=out, stderr=err)
+                code = subprocess.call(step["argv"], cwd=run, stdout=out, stderr=err,
+                                       preexec_fn=_die_with_parent if logs else None)
         entry.update(end=time.time(), exit_code=code)
-        _write_json(run / "finish.json", {"steps": done})
+        _write_json(run / "finish.json", {"attempts": attempts, "steps": done})
         if code != 0:
             print(f"kincflow finish: step {name} failed (exit {code}); its errors are logs/{name}.err",
                   file=sys.stderr)
             return DETERMINISTIC_EXIT if code in DETERMINISTIC_STEP_EXIT.get(name, (2,)) else 1
     return 0
+
+
+def _finish_attempts(run: Path) -> int:
+    """How often the finish node has started (finish.json's attempts; 0 before its first)."""
+    try:
+        return int(json.loads((run / "finish.json").read_text()).get("attempts", 1))
+    except (OSError, ValueError):
+        return 0
 
 
 def _submit_dag(run: Path, *flags: str) -> int | None:
@@ -549,6 +565,9 @@ def rethreshold(run_id: str, threshold: float) -> dict:
                    f"extract with a fixed threshold.\n" + "".join(f"DONE {name}\n" for name in done))
     record.update(threshold=threshold, finish=steps)
     record.setdefault("rethresholded", []).append({"at": time.time(), "threshold": threshold})
+    # The finish node's attempts count again from here: running it with a threshold is no retry.
+    if (run / "finish.json").exists():
+        _write_json(run / "finish.json", {**json.loads((run / "finish.json").read_text()), "attempts": 0})
     _write(run / "run.json", json.dumps(record, indent=2) + "\n")
     return {"run_id": run_id, "threshold": threshold, "rescue": rescue.name, "done_nodes": len(done)}
 
@@ -708,6 +727,14 @@ def status(run_id: str) -> dict:
     node_ads = [ad for ad in ads if ad.get("Type") == "NodeStatus"]
     nodes = {ad["Node"]: NODE_STATES.get(int(ad.get("NodeStatus", 0)), "unknown") for ad in node_ads}
     queue = _queue(record.get("dagman_cluster"))
+    dag_status = int(dag_ad.get("DagStatus", 3)) if dag_ad else 3
+    ended = _dagman_ended(run)
+    if ended is not None and ended[0] != 0 and not _dagman_queued(record.get("dagman_cluster")):
+        # DAGMan stopped on a failure without writing the node status file once more (it throttles the file:
+        # a PRE script that fails within 2 s of the last write leaves it saying PRERUN). Its job state log is
+        # written as things happen: the nodes whose last event there is a failure failed.
+        dag_status = 6
+        nodes.update({node: "error" for node in ended[1]})
     running_by_pool: dict[str, int] = {}
     for job in queue:
         if job.get("JobStatus") == 2:
@@ -718,7 +745,6 @@ def status(run_id: str) -> dict:
         if chunk.get("exit_code") == 0:
             done_by_pool[chunk["pool"]] = done_by_pool.get(chunk["pool"], 0) + 1
     summary_exists = (run / "summary.json").exists()
-    dag_status = int(dag_ad.get("DagStatus", 3)) if dag_ad else 3
     failed = [name for name, state in nodes.items() if state in ("error", "futile")]
     history = job_history(run)
     if summary_exists and not failed and not _dagman_queued(record.get("dagman_cluster")):
@@ -743,7 +769,10 @@ def status(run_id: str) -> dict:
         "running_by_pool": running_by_pool,
         "jobs_by_pool": done_by_pool,
         "dagman_cluster": record.get("dagman_cluster"),
-        "reruns": {node: entry["started"] for node, entry in sorted(history.items()) if entry["started"] > 1},
+        # Chunks by their jobs' starts in the job event log; the finish node, no job, by its attempts.
+        "reruns": {node: started for node, started in sorted(
+            [*((node, entry["started"]) for node, entry in history.items()), ("finish", _finish_attempts(run))])
+            if started > 1},
         "disconnects": sum(entry["disconnected"] for entry in history.values()),
         "reconnects": sum(entry["reconnected"] for entry in history.values()),
         "reconnect_failures": sum(entry["reconnect_failed"] for entry in history.values()),
@@ -765,6 +794,34 @@ def status(run_id: str) -> dict:
                               "rmt.log in the run directory; choose a threshold there and finish the run with it "
                               "(the similarity is kept): rethreshold RUN_ID T")
     return result
+
+
+# A node's job state log events (JOBSTATE_LOG) that end its attempt with a failure.
+_NODE_FAILURES = {"JOB_FAILURE", "PRE_SCRIPT_FAILURE", "POST_SCRIPT_FAILURE"}
+
+
+def _dagman_ended(run: Path) -> tuple[int, list[str]] | None:
+    """How the run's latest DAGMan ended, from the DAG's job state log (run.jobstate.log): its exit code and
+    the nodes whose last event was a failure; None while it runs (or never started)."""
+    try:
+        lines = (run / "run.jobstate.log").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    last: dict[str, str] = {}
+    code = None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        if fields[1] == "INTERNAL" and "DAGMAN_STARTED" in line:
+            last, code = {}, None
+        elif fields[1] == "INTERNAL" and "DAGMAN_FINISHED" in line:
+            code = int(fields[4]) if len(fields) > 4 and fields[4].lstrip("-").isdigit() else 1
+        elif fields[1] != "INTERNAL":
+            last[fields[1]] = fields[2]
+    if code is None:
+        return None
+    return code, [node for node, event in last.items() if event in _NODE_FAILURES]
 
 
 def finish_record(run: Path) -> list[dict]:
@@ -900,6 +957,8 @@ def _parser() -> argparse.ArgumentParser:
     summ.add_argument("run_id")
     fin = commands.add_parser("finish", help="the DAG's last node: merge, rmt, extract, summary")
     fin.add_argument("run_id")
+    fin.add_argument("--logs", action="store_true",
+                     help="write this node's own output to logs/finish.out and .err (as the DAG runs it)")
     return parser
 
 
@@ -922,7 +981,7 @@ def main(argv: list[str]) -> int:
         elif options.command == "rethreshold":
             print(json.dumps(rethreshold(options.run_id, options.threshold)))
         elif options.command == "finish":
-            return finish(options.run_id)
+            return finish(options.run_id, logs=options.logs)
         elif options.command == "attach":
             print(json.dumps(attach(options.run_id)))
         elif options.command == "runs":
