@@ -36,8 +36,9 @@
 
 At submit, KINC's import-emx turns the GEM into the run's input.emx (a GEM it refuses stops the submit, and
 no run is left). DAG: chunk0..chunkN-1 (flock to the executor pools) -> finish (no job: DAGMan runs it on the
-submitter as the node's PRE script, as soon as the last chunk ends): the finish node runs its steps in order (run.json's "finish"; each timed in finish.json, its output in
-logs/STEP.out and .err): merge the chunks, rmt (or a fixed threshold), extract, and the summary.
+submitter as the node's PRE script, as soon as the last chunk ends): the finish node runs its steps in order
+(run.json's "finish"; each timed in finish.json, its output in logs/STEP.out and .err): merge the chunks, rmt (or
+a fixed threshold), extract, and the summary.
 GMM mode (submit --clusmethod gmm [--minclus --maxclus --crit --postout --alpha --power --reduction]): each
 chunk clusters its pairs into similarity.* and runs corrpower on them (the clusters with power, network.*);
 finish merges both and rmt takes --reduction. With --annotations AMX [--feat-tests A,B] [--feat-types A:type]
