@@ -28,9 +28,10 @@
       The runs in ~/runs, newest first.
   pools NAME=ADDRESS ... [--json]
       Which executor pools (central managers) the submitter sees: `state` done when all of them are.
-  finish RUN_ID
-      The DAG's last node: its steps in order; exits 2 when a step's failure is a verdict (bad input, no RMT
-      threshold: not retried), 1 for another failure (retried).
+  finish RUN_ID [--logs]
+      The DAG's last node (DAGMan runs it as the node's PRE script, with --logs: its own output to
+      logs/finish.out and .err): its steps in order; exits 2 when a step's failure is a verdict (bad input,
+      no RMT threshold: not retried), 1 for another failure (retried).
   summarize RUN_ID
       The finish node's last step: writes summary.json next to the network.
 
