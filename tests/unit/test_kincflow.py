@@ -175,11 +175,6 @@ def test_summary_counts_jobs_per_pool_from_the_records(kincflow, tmp_path: Path)
     assert (run / "summary.json").exists()
 
 
-def _arguments(submit_file: Path) -> str:
-    line = next(line for line in submit_file.read_text().splitlines() if line.startswith("arguments = "))
-    return line.removeprefix("arguments = ").strip('"')
-
-
 def test_rmt_and_extract_draw_their_plots_by_default(kincflow, tmp_path: Path) -> None:
     run = _tiny_run(kincflow, tmp_path)
     assert _kinc_step(run, "rmt") == "run rmt --input network.cmx --log rmt.log --plot rmt.png"

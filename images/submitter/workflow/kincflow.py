@@ -731,7 +731,8 @@ def status(run_id: str) -> dict:
     queue = _queue(record.get("dagman_cluster"))
     dag_status = int(dag_ad.get("DagStatus", 3)) if dag_ad else 3
     ended = _dagman_ended(run)
-    if ended is not None and ended[0] != 0 and not _dagman_queued(record.get("dagman_cluster")):
+    dagman_queued = _dagman_queued(record.get("dagman_cluster"))
+    if ended is not None and ended[0] != 0 and not dagman_queued:
         # DAGMan stopped on a failure without writing the node status file once more (it throttles the file:
         # a PRE script that fails within 2 s of the last write leaves it saying PRERUN). Its job state log is
         # written as things happen: the nodes whose last event there is a failure failed.
@@ -749,7 +750,7 @@ def status(run_id: str) -> dict:
     summary_exists = (run / "summary.json").exists()
     failed = [name for name, state in nodes.items() if state in ("error", "futile")]
     history = job_history(run)
-    if summary_exists and not failed and not _dagman_queued(record.get("dagman_cluster")):
+    if summary_exists and not failed and not dagman_queued:
         # Done once DAGMan itself has left the queue: until then it still writes to the run directory.
         state = "done"
     elif failed and not any(job.get("JobStatus") in (1, 2) for job in queue):
